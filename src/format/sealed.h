@@ -1,0 +1,156 @@
+/*
+ * The sealed-file format (docs/FORMAT.md): a header of recipient stanzas wrapping a random
+ * 32-byte file key, authenticated by HMAC-SHA256, followed by the payload in AES-256-GCM
+ * chunks under the STREAM construction. Used for files in transit, between peers and at
+ * rest.
+ *
+ * Layers of this API, lowest first:
+ *  - sealed_header_*: build, parse (pure, bounded, fuzzed) and unwrap a header;
+ *  - sealed_stream_*: seal/open one payload chunk by index;
+ *  - sealed_encrypt_fd / sealed_decrypt_fd: whole streams between file descriptors in
+ *    constant memory.
+ */
+#ifndef FERRY_FORMAT_SEALED_H
+#define FERRY_FORMAT_SEALED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "util/buf.h"
+#include "util/limits.h"
+
+#define SEALED_MAGIC            "FERRY\0"
+#define SEALED_MAGIC_LEN        6
+#define SEALED_VERSION          1
+#define SEALED_FILE_KEY_LEN     32
+#define SEALED_NONCE_LEN        16
+#define SEALED_MAC_LEN          32
+#define SEALED_KEY_ID_LEN       16
+#define SEALED_FIXED_LEN        30   /* magic, version, chunk size, nonce, stanza count */
+#define SEALED_TAG_LEN          16
+
+/* Stanza types (one byte on the wire). */
+#define SEALED_STANZA_X25519    0x01
+#define SEALED_STANZA_P384      0x02
+#define SEALED_STANZA_RSA_OAEP  0x03
+#define SEALED_STANZA_SCRYPT    0x04
+#define SEALED_STANZA_KEY_ID    0x05
+
+/* Someone a file is encrypted to. */
+enum sealed_party_kind {
+	SEALED_PUBLIC_KEY,  /* key: X25519, P-384 or RSA (>= 3072 bits) */
+	SEALED_PASSPHRASE,  /* secret/secret_len: the passphrase; log2n for encryption */
+	SEALED_SYMMETRIC,   /* key_id (16 bytes) and secret (32 bytes): at-rest wrapping */
+};
+
+struct sealed_recipient {
+	enum sealed_party_kind kind;
+	EVP_PKEY *key;              /* public key (SEALED_PUBLIC_KEY) */
+	const uint8_t *secret;      /* passphrase or symmetric key */
+	size_t secret_len;
+	const uint8_t *key_id;      /* SEALED_SYMMETRIC */
+	unsigned log2n;             /* SEALED_PASSPHRASE: scrypt work factor */
+};
+
+/* Someone trying to open a file: same fields, key being a private key. */
+struct sealed_identity {
+	enum sealed_party_kind kind;
+	EVP_PKEY *key;
+	const uint8_t *secret;
+	size_t secret_len;
+	const uint8_t *key_id;
+};
+
+struct sealed_stanza {
+	uint8_t type;
+	uint16_t len;
+	const uint8_t *body;        /* points into the parsed bytes */
+	size_t offset;              /* of the stanza's type byte, for messages */
+};
+
+/* A parsed header; its pointers borrow the bytes given to sealed_header_parse(). */
+struct sealed_header {
+	uint32_t chunk_size;
+	uint8_t nonce[SEALED_NONCE_LEN];
+	size_t nstanzas;
+	struct sealed_stanza stanzas[FERRY_MAX_STANZAS];
+	const uint8_t *bytes;       /* the header as parsed, MAC included */
+	size_t mac_offset;          /* bytes covered by the MAC */
+	size_t len;                 /* total header length, MAC included */
+};
+
+/*
+ * Encode a header wrapping file_key for every recipient, appending it to out.
+ * A passphrase recipient must be the only one (FERRY_ERR_USAGE otherwise).
+ */
+int sealed_header_build(const uint8_t file_key[SEALED_FILE_KEY_LEN],
+    const uint8_t nonce[SEALED_NONCE_LEN], uint32_t chunk_size,
+    const struct sealed_recipient *rcpts, size_t nrcpts, struct fbuf *out);
+
+/*
+ * Parse len bytes as a header, checking every field against its bound. Returns 0 with *h
+ * filled; FERRY_ERR_TRUNCATED with *need set to the total number of bytes needed to go on
+ * (so a caller reading a stream can fetch exactly that many and call again); or
+ * FERRY_ERR_FORMAT / FERRY_ERR_LIMIT / FERRY_ERR_UNSUPPORTED with a detail naming the
+ * field and its offset. Does not verify the MAC (that needs the file key).
+ */
+int sealed_header_parse(const uint8_t *p, size_t len, struct sealed_header *h, size_t *need);
+
+/*
+ * Read exactly one header from fd into raw (created by the caller with max
+ * FERRY_MAX_HEADER) and parse it into *h (whose pointers then borrow raw).
+ */
+int sealed_header_read_fd(int fd, struct fbuf *raw, struct sealed_header *h);
+
+/*
+ * Find the file key: try each identity on each stanza it can open, then verify the header
+ * MAC under the key found. FERRY_ERR_NO_IDENTITY when nothing opened, FERRY_ERR_AUTH when
+ * a key was found but the MAC does not verify, FERRY_ERR_PASSPHRASE for a wrong
+ * passphrase. The key is wiped on failure.
+ */
+int sealed_header_unwrap(const struct sealed_header *h, const struct sealed_identity *ids,
+    size_t nids, uint8_t file_key[SEALED_FILE_KEY_LEN]);
+
+/* ---- payload chunks ---------------------------------------------------------------- */
+
+struct sealed_stream;
+
+/* Derive the payload key from file_key and nonce. Caller frees with sealed_stream_free(),
+ * which wipes it. */
+int sealed_stream_new(const uint8_t file_key[SEALED_FILE_KEY_LEN],
+    const uint8_t nonce[SEALED_NONCE_LEN], struct sealed_stream **out);
+void sealed_stream_free(struct sealed_stream *s);
+
+/* Seal chunk number index (len plaintext bytes into len + 16). In-place allowed. */
+int sealed_stream_seal(struct sealed_stream *s, uint64_t index, bool last,
+    const uint8_t *pt, size_t len, uint8_t *ct);
+/* Open chunk number index (len >= 16 ciphertext bytes into len - 16). FERRY_ERR_AUTH,
+ * without detail, when it does not verify; the output is wiped then. */
+int sealed_stream_open(struct sealed_stream *s, uint64_t index, bool last,
+    const uint8_t *ct, size_t len, uint8_t *pt);
+
+/* ---- whole files --------------------------------------------------------------------- */
+
+/* Called with the running count of plaintext bytes after each chunk. */
+struct sealed_progress {
+	void (*update)(void *arg, uint64_t done);
+	void *arg;
+};
+
+/* Encrypt everything readable from in_fd to out_fd. progress may be NULL. */
+int sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpts,
+    size_t nrcpts, uint32_t chunk_size, const struct sealed_progress *progress);
+
+/*
+ * Decrypt in_fd to out_fd. Each chunk is written only after it verified; a stream that
+ * ends early, carries extra data, or was reordered fails with a detail naming the chunk
+ * and its offset. The caller writing to a file must stage it (util/atomic_file.h) and
+ * commit only on success.
+ */
+int sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
+    const struct sealed_progress *progress);
+
+#endif

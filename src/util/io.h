@@ -1,0 +1,21 @@
+/* Whole reads and writes on file descriptors, retrying on EINTR and short counts. */
+#ifndef FERRY_UTIL_IO_H
+#define FERRY_UTIL_IO_H
+
+#include <stddef.h>
+
+/* Read up to n bytes into p, stopping early only at end of input; *got is the count
+ * (< n means end of input was reached). Returns 0 or FERRY_ERR_IO (detail records errno). */
+int io_read_full(int fd, void *p, size_t n, size_t *got);
+
+/* Write all n bytes. Returns 0 or FERRY_ERR_IO (detail records errno). */
+int io_write_full(int fd, const void *p, size_t n);
+
+/*
+ * Read a whole small file (at most max bytes) into a new buffer, NUL-terminated.
+ * "-" is not special here. Caller frees *out with OPENSSL_clear_free(*out, *len + 1).
+ * Errors name the file: FERRY_ERR_IO, FERRY_ERR_LIMIT (larger than max).
+ */
+int io_read_file(const char *path, size_t max, char **out, size_t *len);
+
+#endif
