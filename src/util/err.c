@@ -66,6 +66,23 @@ ferry_fail_crypto(const char *fmt, ...)
 	return FERRY_ERR_CRYPTO;
 }
 
+static void
+append_truncated(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t off = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(parts[i]);
+
+		if (n > cap - 1 - off)
+			n = cap - 1 - off;
+		memcpy(dst + off, parts[i], n);
+		off += n;
+	}
+	dst[off] = '\0';
+}
+
 int
 ferry_error_prefix(int err, const char *fmt, ...)
 {
@@ -79,7 +96,8 @@ ferry_error_prefix(int err, const char *fmt, ...)
 		memcpy(old, detail, sizeof(old));
 	else
 		snprintf(old, sizeof(old), "%s", ferry_strerror(err));
-	snprintf(detail, sizeof(detail), "%s: %s", prefix, old);
+	/* Built by hand: snprintf would warn (rightly) that the two may not fit. */
+	append_truncated(detail, sizeof(detail), prefix, ": ", old);
 	return err;
 }
 

@@ -1,0 +1,2 @@
+/* placeholder: replaced by the test helper work */
+#include "testutil.h"
