@@ -26,7 +26,10 @@ int crypto_aead_open(const uint8_t key[CRYPTO_AEAD_KEY_LEN],
     const uint8_t *ct, size_t ct_len, uint8_t *pt);
 
 /* A keyed context reused across many messages (the payload stream), so the key schedule
- * runs once. Caller frees with crypto_aead_free(), which wipes the key. */
+ * runs once; seal and open only set the nonce, and may alternate on one context.
+ * crypto_aead_new returns NULL on failure (detail recorded). Caller frees with
+ * crypto_aead_free(), which wipes the key and accepts NULL. The ctx_ calls behave as
+ * the one-shot ones (in-place allowed, FERRY_ERR_AUTH without detail, output wiped). */
 struct crypto_aead;
 struct crypto_aead *crypto_aead_new(const uint8_t key[CRYPTO_AEAD_KEY_LEN]);
 void crypto_aead_free(struct crypto_aead *a);

@@ -20,11 +20,12 @@ size_t crypto_hash_len(enum crypto_hash h);
 int crypto_hkdf_extract(enum crypto_hash h, const uint8_t *salt, size_t salt_len,
     const uint8_t *ikm, size_t ikm_len, uint8_t *prk);
 
-/* HKDF-Expand: okm_len bytes (at most 255 * hash length, else FERRY_ERR_LIMIT). */
+/* HKDF-Expand: okm_len bytes (1 to 255 * hash length, else FERRY_ERR_LIMIT). */
 int crypto_hkdf_expand(enum crypto_hash h, const uint8_t *prk, size_t prk_len,
     const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len);
 
-/* Extract then expand. */
+/* Extract then expand; okm_len bounded as for crypto_hkdf_expand(). All return 0,
+ * FERRY_ERR_LIMIT or FERRY_ERR_CRYPTO; empty salt, ikm and info are allowed. */
 int crypto_hkdf(enum crypto_hash h, const uint8_t *salt, size_t salt_len,
     const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len,
     uint8_t *okm, size_t okm_len);
