@@ -115,6 +115,32 @@ hex_field(FILE *f, const char *name, const uint8_t *p, size_t n, int comma)
 	fprintf(f, "\"%s\n", comma ? "," : "");
 }
 
+/* docs/FORMAT.md prints the whole file in hex; it must be this vector's bytes. */
+static void
+check_doc(const char *hex)
+{
+	const char *src = getenv("FERRY_SOURCE");
+	char path[4096], *text, *flat;
+	size_t n = 0, len;
+	FILE *f;
+
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/docs/FORMAT.md", src);
+	assert_non_null(f = fopen(path, "r"));
+	text = malloc(1 << 20);
+	len = fread(text, 1, (1 << 20) - 1, f);
+	fclose(f);
+	flat = malloc(len + 1);
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\n' && text[i] != ' ')
+			flat[n++] = text[i];
+	}
+	flat[n] = '\0';
+	assert_non_null(strstr(flat, hex));
+	free(flat);
+	free(text);
+}
+
 static void
 test_vector(void **state)
 {
@@ -152,6 +178,7 @@ test_vector(void **state)
 	want = json_get_hex(j, "sealed", &want_len);
 	assert_int_equal(want_len, len);
 	assert_memory_equal(want, file, len);
+	check_doc(json_get_str(j, "sealed"));
 	free(json_get_hex(j, "recipient_public_key", &pk_len));
 	got = json_get_hex(j, "plaintext", &got_len);
 	assert_int_equal(got_len, VEC_PT_LEN);
