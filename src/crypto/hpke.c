@@ -592,7 +592,7 @@ hpke_setup_base_s_trace(const struct hpke_suite *s, EVP_PKEY *pkR, EVP_PKEY *skE
     struct hpke_trace *trace)
 {
 	const struct kem_info *k;
-	enum crypto_hash h;
+	enum crypto_hash h = CRYPTO_SHA256;
 	EVP_PKEY *fresh = NULL, *eph;
 	uint8_t dh[CRYPTO_ECDH_MAX_LEN], ss[HPKE_MAX_SECRET_LEN];
 	uint8_t kem_context[2 * HPKE_MAX_ENC_LEN];
@@ -656,7 +656,7 @@ hpke_setup_base_r_trace(const struct hpke_suite *s, EVP_PKEY *skR,
     struct hpke_ctx *ctx, struct hpke_trace *trace)
 {
 	const struct kem_info *k;
-	enum crypto_hash h;
+	enum crypto_hash h = CRYPTO_SHA256;
 	EVP_PKEY *pkE = NULL;
 	uint8_t dh[CRYPTO_ECDH_MAX_LEN], ss[HPKE_MAX_SECRET_LEN];
 	uint8_t kem_context[2 * HPKE_MAX_ENC_LEN];
@@ -768,7 +768,7 @@ hpke_ctx_export(const struct hpke_ctx *ctx, const uint8_t *exporter_context,
     size_t exporter_context_len, uint8_t *out, size_t out_len)
 {
 	const struct kem_info *k;
-	enum crypto_hash h;
+	enum crypto_hash h = CRYPTO_SHA256;
 	uint8_t sid[HPKE_SUITE_LEN];
 	int r;
 

@@ -9,34 +9,64 @@
 #include "util/io.h"
 
 /*
- * Fill buf with up to want bytes, starting with a byte held back from the last call.
- * Then look one byte ahead to learn whether this is the last chunk: a chunk is final
- * exactly when no byte follows it. The look-ahead byte is kept in *carry for next time.
+ * Reads a stream in pieces of a fixed size, one piece ahead, so that it knows whether the
+ * piece it hands out is the last: a piece is last exactly when nothing follows it.
+ * Reading whole pieces into the start of each buffer keeps the copies from the kernel
+ * aligned (a one-byte look-ahead costs over a third of the throughput).
  */
-static int
-read_chunk(int fd, uint8_t *buf, size_t want, int *carry, size_t *got, bool *last)
-{
-	size_t n, off = 0, more;
-	uint8_t next;
-	int r;
+struct chunk_reader {
+	int fd;
+	size_t want;        /* bytes per piece */
+	size_t cap;         /* bytes allocated per buffer, >= want */
+	uint8_t *buf[2];
+	size_t len[2];
+	int cur;            /* buffer handed out next */
+	bool primed;
+};
 
-	if (*carry >= 0) {
-		buf[0] = (uint8_t)*carry;
-		off = 1;
-		*carry = -1;
+/* Pieces of want bytes in buffers of cap bytes (room to seal in place). */
+static int
+chunk_reader_init(struct chunk_reader *cr, int fd, size_t want, size_t cap)
+{
+	memset(cr, 0, sizeof(*cr));
+	cr->fd = fd;
+	cr->want = want;
+	cr->cap = cap;
+	if ((cr->buf[0] = malloc(cap)) == NULL || (cr->buf[1] = malloc(cap)) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static void
+chunk_reader_free(struct chunk_reader *cr)
+{
+	for (int i = 0; i < 2; i++) {
+		if (cr->buf[i] != NULL)
+			OPENSSL_clear_free(cr->buf[i], cr->cap);
+		cr->buf[i] = NULL;
 	}
-	if ((r = io_read_full(fd, buf + off, want - off, &n)) != 0)
-		return r;
-	*got = off + n;
-	*last = true;
-	if (*got == want) {
-		if ((r = io_read_full(fd, &next, 1, &more)) != 0)
+}
+
+/* The next piece: *p (valid until the call after next), its length and whether it is the
+ * last. A piece shorter than want is always the last. */
+static int
+chunk_reader_next(struct chunk_reader *cr, uint8_t **p, size_t *len, bool *last)
+{
+	int r, next = 1 - cr->cur;
+
+	if (!cr->primed) {
+		if ((r = io_read_full(cr->fd, cr->buf[cr->cur], cr->want, &cr->len[cr->cur])) != 0)
 			return r;
-		if (more == 1) {
-			*carry = next;
-			*last = false;
-		}
+		cr->primed = true;
 	}
+	cr->len[next] = 0;
+	if (cr->len[cr->cur] == cr->want &&
+	    (r = io_read_full(cr->fd, cr->buf[next], cr->want, &cr->len[next])) != 0)
+		return r;
+	*p = cr->buf[cr->cur];
+	*len = cr->len[cr->cur];
+	*last = cr->len[next] == 0;
+	cr->cur = next;
 	return 0;
 }
 
@@ -53,12 +83,13 @@ sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpts,
 {
 	uint8_t file_key[SEALED_FILE_KEY_LEN], nonce[SEALED_NONCE_LEN];
 	struct sealed_stream *stream = NULL;
+	struct chunk_reader cr = { .buf = { NULL, NULL } };
 	struct fbuf *header = NULL;
-	uint8_t *buf = NULL;
 	uint64_t index = 0, done = 0;
-	int carry = -1, r;
+	uint8_t *buf;
 	size_t got;
 	bool last = false;
+	int r;
 
 	if ((r = crypto_random(file_key, sizeof(file_key))) != 0 ||
 	    (r = crypto_random(nonce, sizeof(nonce))) != 0)
@@ -72,14 +103,13 @@ sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpts,
 	if ((r = sealed_stream_new(file_key, nonce, &stream)) != 0)
 		goto out;
 	OPENSSL_cleanse(file_key, sizeof(file_key));
-	if ((buf = malloc((size_t)chunk_size + SEALED_TAG_LEN)) == NULL) {
-		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	r = chunk_reader_init(&cr, in_fd, chunk_size, (size_t)chunk_size + SEALED_TAG_LEN);
+	if (r != 0)
 		goto out;
-	}
 	if ((r = io_write_full(out_fd, fbuf_ptr(header), fbuf_len(header))) != 0)
 		goto out;
 	while (!last) {
-		if ((r = read_chunk(in_fd, buf, chunk_size, &carry, &got, &last)) != 0)
+		if ((r = chunk_reader_next(&cr, &buf, &got, &last)) != 0)
 			goto out;
 		if ((r = sealed_stream_seal(stream, index, last, buf, got, buf)) != 0)
 			goto out;
@@ -91,8 +121,7 @@ sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpts,
 	}
 out:
 	OPENSSL_cleanse(file_key, sizeof(file_key));
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, (size_t)chunk_size + SEALED_TAG_LEN);
+	chunk_reader_free(&cr);
 	sealed_stream_free(stream);
 	fbuf_free(header);
 	return r;
@@ -132,12 +161,13 @@ sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size
 	uint8_t file_key[SEALED_FILE_KEY_LEN];
 	struct sealed_stream *stream = NULL;
 	struct sealed_header h;
+	struct chunk_reader cr = { .buf = { NULL, NULL } };
 	struct fbuf *raw = NULL;
-	uint8_t *ct = NULL, *pt = NULL;
+	uint8_t *ct, *pt = NULL;
 	uint64_t index = 0, offset, done = 0;
 	size_t got, cap = 0;
-	int carry = -1, r;
 	bool last = false;
+	int r;
 
 	if ((raw = fbuf_new(FERRY_MAX_HEADER)) == NULL) {
 		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
@@ -151,15 +181,18 @@ sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size
 	OPENSSL_cleanse(file_key, sizeof(file_key));
 	if (r != 0)
 		goto out;
-	/* Separate buffers, so a chunk that fails can be examined again for the message. */
+	/* Plaintext goes to its own buffer, so a chunk that fails can be examined again for
+	 * the message. */
 	cap = (size_t)h.chunk_size + SEALED_TAG_LEN;
-	if ((ct = malloc(cap)) == NULL || (pt = malloc(cap)) == NULL) {
+	if ((r = chunk_reader_init(&cr, in_fd, cap, cap)) != 0)
+		goto out;
+	if ((pt = malloc(cap)) == NULL) {
 		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	offset = h.len;
 	while (!last) {
-		if ((r = read_chunk(in_fd, ct, cap, &carry, &got, &last)) != 0)
+		if ((r = chunk_reader_next(&cr, &ct, &got, &last)) != 0)
 			goto out;
 		if (got == 0) {
 			r = ferry_fail(FERRY_ERR_TRUNCATED, "truncated: no payload after the header "
@@ -188,7 +221,7 @@ sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size
 out:
 	if (pt != NULL)
 		OPENSSL_clear_free(pt, cap);
-	free(ct);
+	chunk_reader_free(&cr);
 	sealed_stream_free(stream);
 	fbuf_free(raw);
 	return r;
