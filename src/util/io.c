@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,4 +93,25 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+#define IO_BUFFER_ALIGN 4096
+
+void *
+io_buffer_new(size_t n)
+{
+	void *p;
+
+	if (n == 0 || posix_memalign(&p, IO_BUFFER_ALIGN, n) != 0)
+		return NULL;
+	return p;
+}
+
+void
+io_buffer_free(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, n);
+	free(p);
 }
