@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -94,6 +95,20 @@ assert_file_is(const char *path, const char *text)
 	fclose(fp);
 	buf[n] = '\0';
 	assert_string_equal(buf, text);
+}
+
+/* Plain checks (no cmocka), so they can run in a child process too. */
+static bool
+open_refused(const char *path)
+{
+	struct atomic_file af;
+
+	if (atomic_file_open(&af, path, 0600, false) != FERRY_ERR_IO) {
+		atomic_file_abort(&af);
+		return false;
+	}
+	return strstr(ferry_error_detail(FERRY_ERR_IO), path) != NULL &&
+	    atomic_file_pending() == NULL;
 }
 
 static void
@@ -253,18 +268,33 @@ test_unwritable(void **state)
 	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_IO), path));
 	free(path);
 
-	/* A directory without write permission (root ignores the mode bits). */
+	/* A directory without write permission. Root ignores the mode bits, so as root
+	 * the check runs in a child that has given up root. */
+	assert_true(asprintf(&ro, "%s/ro", f->dir) > 0);
+	assert_int_equal(mkdir(ro, 0755), 0);
+	assert_int_equal(chmod(ro, 0555), 0);
+	assert_true(asprintf(&path, "%s/out", ro) > 0);
 	if (geteuid() != 0) {
-		assert_true(asprintf(&ro, "%s/ro", f->dir) > 0);
-		assert_int_equal(mkdir(ro, 0500), 0);
-		assert_true(asprintf(&path, "%s/out", ro) > 0);
-		assert_int_equal(atomic_file_open(&af, path, 0600, false), FERRY_ERR_IO);
-		assert_non_null(strstr(ferry_error_detail(FERRY_ERR_IO), path));
-		assert_int_equal(count_entries(ro, &tmp), 0);
-		chmod(ro, 0700);
-		free(path);
-		free(ro);
+		assert_true(open_refused(path));
+	} else {
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			/* The tree is root's and mode 0700 at the top: let nobody in. */
+			if (chmod(f->dir, 0755) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(2);
+			_exit(open_refused(path) ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
 	}
+	assert_int_equal(count_entries(ro, &tmp), 0);
+	chmod(ro, 0700);
+	free(path);
+	free(ro);
 }
 
 static void

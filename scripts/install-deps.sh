@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages that one part of the work needs, and only those missing.
+#
+#   scripts/install-deps.sh [group...]      (default: build)
+#
+# Groups: build  compiler, CMake, OpenSSL and cmocka headers
+#         test   build, plus the tools the end-to-end tests drive
+#         asan   test, plus clang and its sanitizer runtimes (the sanitizer run also
+#                proves the tree builds warning-free with clang)
+#         fuzz   build, plus clang and its libFuzzer runtime
+#         bench  build, plus the tools ferry is compared against
+#         all    everything above
+#
+# Idempotent: packages already installed are left alone and apt is not touched when
+# nothing is missing. Only apt is used; nothing is downloaded any other way.
+set -euo pipefail
+
+pkgs_build="build-essential cmake pkg-config libssl-dev libcmocka-dev openssl time"
+pkgs_test="$pkgs_build"
+pkgs_asan="$pkgs_test clang libclang-rt-dev"
+# clang does not pull in the compiler-rt archives (libFuzzer, ASan) without recommends.
+pkgs_fuzz="$pkgs_build clang libclang-rt-dev llvm"
+pkgs_bench="$pkgs_build age gnupg"
+
+usage() {
+	echo "usage: $0 [build|test|asan|fuzz|bench|all]..." >&2
+	exit 2
+}
+
+[ $# -gt 0 ] || set -- build
+wanted=""
+for group in "$@"; do
+	case "$group" in
+	build) wanted="$wanted $pkgs_build" ;;
+	test) wanted="$wanted $pkgs_test" ;;
+	asan) wanted="$wanted $pkgs_asan" ;;
+	fuzz) wanted="$wanted $pkgs_fuzz" ;;
+	bench) wanted="$wanted $pkgs_bench" ;;
+	all) wanted="$wanted $pkgs_test $pkgs_asan $pkgs_fuzz $pkgs_bench" ;;
+	-h | --help) usage ;;
+	*) echo "$0: unknown group '$group'" >&2; usage ;;
+	esac
+done
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+read -r -a wanted_list <<<"$wanted"
+missing=()
+for pkg in $(printf '%s\n' "${wanted_list[@]}" | sort -u); do
+	installed "$pkg" || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: missing: ${missing[*]}"
+	if [ "$(id -u)" -eq 0 ]; then
+		sudo=()
+	elif command -v sudo >/dev/null && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
+		sudo=(sudo)
+	else
+		echo "install-deps: not root and no usable sudo; run as root:" >&2
+		echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The fuzz group is only useful if clang can actually link a libFuzzer target.
+for group in "$@"; do
+	case "$group" in
+	fuzz | all)
+		tmp=$(mktemp -d)
+		trap 'rm -rf "$tmp"' EXIT
+		printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+		    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+		    >"$tmp/t.c"
+		if ! clang -fsanitize=fuzzer,address -o "$tmp/t" "$tmp/t.c" 2>"$tmp/err"; then
+			cat "$tmp/err" >&2
+			echo "install-deps: clang -fsanitize=fuzzer does not link" >&2
+			exit 1
+		fi
+		break
+		;;
+	esac
+done
+exit 0
