@@ -15,8 +15,10 @@
 # nothing is missing. Only apt is used; nothing is downloaded any other way.
 set -euo pipefail
 
-pkgs_build="build-essential cmake pkg-config libssl-dev libcmocka-dev openssl time"
-pkgs_test="$pkgs_build"
+pkgs_build="build-essential cmake pkg-config libssl-dev libsqlite3-dev libcmocka-dev openssl time"
+# tshark reads the captures that prove nothing crosses the wire in clear; dumpcap
+# (wireshark-common) records them; sqlite3 lets tests look inside the database.
+pkgs_test="$pkgs_build tshark sqlite3"
 pkgs_asan="$pkgs_test clang libclang-rt-dev"
 # clang does not pull in the compiler-rt archives (libFuzzer, ASan) without recommends.
 pkgs_fuzz="$pkgs_build clang libclang-rt-dev llvm"

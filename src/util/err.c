@@ -30,6 +30,12 @@ ferry_strerror(int err)
 	case FERRY_ERR_EXISTS: return "file exists";
 	case FERRY_ERR_PASSPHRASE: return "wrong passphrase";
 	case FERRY_ERR_NEED_PASSPHRASE: return "passphrase required";
+	case FERRY_ERR_NOT_FOUND: return "not found";
+	case FERRY_ERR_RATE_LIMITED: return "too many failed attempts";
+	case FERRY_ERR_DISABLED: return "account disabled";
+	case FERRY_ERR_DB: return "database error";
+	case FERRY_ERR_REVOKED: return "certificate revoked or expired";
+	case FERRY_ERR_TIMEOUT: return "timed out";
 	}
 	return "unknown error";
 }

@@ -30,6 +30,12 @@ enum ferry_err {
 	FERRY_ERR_EXISTS = -13,     /* refusing to overwrite */
 	FERRY_ERR_PASSPHRASE = -14, /* wrong or missing passphrase */
 	FERRY_ERR_NEED_PASSPHRASE = -15, /* a passphrase is required and none was given */
+	FERRY_ERR_NOT_FOUND = -16,  /* no such user, certificate or record */
+	FERRY_ERR_RATE_LIMITED = -17, /* too many failed attempts; try again later */
+	FERRY_ERR_DISABLED = -18,   /* the account is disabled */
+	FERRY_ERR_DB = -19,         /* the database failed or holds unexpected data */
+	FERRY_ERR_REVOKED = -20,    /* certificate revoked, expired, or its user disabled */
+	FERRY_ERR_TIMEOUT = -21,    /* a deadline passed */
 };
 
 /* Static text for a code; never NULL. */
