@@ -1,0 +1,618 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "net/proto.h"
+#include "util/err.h"
+
+static const char *const error_names[] = {
+	[PROTO_ERR_PROTOCOL] = "PROTOCOL",
+	[PROTO_ERR_VERSION] = "VERSION",
+	[PROTO_ERR_AUTH] = "AUTH",
+	[PROTO_ERR_RATE_LIMITED] = "RATE_LIMITED",
+	[PROTO_ERR_BAD_CSR] = "BAD_CSR",
+	[PROTO_ERR_DISABLED] = "DISABLED",
+	[PROTO_ERR_BUSY] = "BUSY",
+	[PROTO_ERR_INTERNAL] = "INTERNAL",
+	[PROTO_ERR_CERT_REQUIRED] = "CERT_REQUIRED",
+	[PROTO_ERR_REVOKED] = "REVOKED",
+	[PROTO_ERR_TIMEOUT] = "TIMEOUT",
+};
+
+const char *
+proto_error_name(unsigned code)
+{
+	if (code < sizeof(error_names) / sizeof(error_names[0]) && error_names[code] != NULL)
+		return error_names[code];
+	return "UNKNOWN";
+}
+
+int
+proto_text_printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+/* Length of the valid, non-control UTF-8 character at p (n bytes left), or 0. */
+static size_t
+utf8_char(const uint8_t *p, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return (p[0] >= 0x20 && p[0] != 0x7f) ? 1 : 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
+int
+proto_text_utf8(const uint8_t *p, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_char(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* ---- field helpers ----------------------------------------------------------------- */
+
+/* A text field copied into dst (dst_size > max); printable ASCII, min..max bytes. */
+static int
+get_text(struct freader *r, size_t lenlen, size_t min, size_t max, char *dst,
+    const char *msg, const char *field)
+{
+	const uint8_t *v;
+	uint16_t n16;
+	uint8_t n8;
+	size_t n;
+
+	if (lenlen == 1) {
+		if (freader_get_u8(r, &n8) != 0)
+			goto truncated;
+		n = n8;
+	} else {
+		if (freader_get_u16(r, &n16) != 0)
+			goto truncated;
+		n = n16;
+	}
+	if (n < min || n > max)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: %zu bytes, must be %zu to %zu", msg,
+		    field, n, min, max);
+	if (freader_get_view(r, n, &v) != 0)
+		goto truncated;
+	if (!proto_text_printable(v, n))
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: not printable ASCII", msg, field);
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+truncated:
+	return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: truncated", msg, field);
+}
+
+/* A bytes16 field as a borrowed view, min..max bytes. */
+static int
+get_bytes16(struct freader *r, size_t min, size_t max, const uint8_t **v, size_t *len,
+    const char *msg, const char *field)
+{
+	uint16_t n;
+
+	if (freader_get_u16(r, &n) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: truncated", msg, field);
+	if (n < min || n > max)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: %u bytes, must be %zu to %zu", msg,
+		    field, n, min, max);
+	if (freader_get_view(r, n, v) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %s: truncated", msg, field);
+	*len = n;
+	return 0;
+}
+
+static int
+get_end(const struct freader *r, const char *msg)
+{
+	if (freader_remaining(r) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %zu trailing bytes after the last field",
+		    msg, freader_remaining(r));
+	return 0;
+}
+
+/* Check a NUL-terminated text field for encoding: printable ASCII, min..max bytes. */
+static int
+check_text(const char *s, size_t min, size_t max, const char *msg, const char *field,
+    size_t *len)
+{
+	size_t n;
+
+	if (s == NULL)
+		return ferry_fail(FERRY_ERR_USAGE, "%s: %s: missing", msg, field);
+	n = strnlen(s, max + 1);
+	if (n < min || n > max)
+		return ferry_fail(FERRY_ERR_USAGE, "%s: %s: must be %zu to %zu bytes", msg, field,
+		    min, max);
+	if (!proto_text_printable((const uint8_t *)s, n))
+		return ferry_fail(FERRY_ERR_USAGE, "%s: %s: not printable ASCII", msg, field);
+	*len = n;
+	return 0;
+}
+
+static int
+put_str8(struct fbuf *out, const char *s, size_t n)
+{
+	int r;
+
+	if ((r = fbuf_put_u8(out, (uint8_t)n)) == 0)
+		r = fbuf_put(out, s, n);
+	return r;
+}
+
+static int
+put_bytes16(struct fbuf *out, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = fbuf_put_u16(out, (uint16_t)n)) == 0)
+		r = fbuf_put(out, p, n);
+	return r;
+}
+
+static int
+encoded(int r, const char *msg)
+{
+	if (r != 0)
+		return ferry_fail(r, "%s: cannot encode: %s", msg, ferry_strerror(r));
+	return 0;
+}
+
+static int
+valid_purpose(uint8_t p)
+{
+	return p == PROTO_PURPOSE_ENROL || p == PROTO_PURPOSE_SESSION;
+}
+
+/* ---- HELO -------------------------------------------------------------------------- */
+
+int
+proto_helo_req_encode(const struct proto_helo_req *m, struct fbuf *out)
+{
+	size_t n;
+	int r;
+
+	if (m->min_version < 1 || m->min_version > m->max_version)
+		return ferry_fail(FERRY_ERR_USAGE, "HELO: bad version range %u..%u",
+		    m->min_version, m->max_version);
+	if (!valid_purpose(m->purpose))
+		return ferry_fail(FERRY_ERR_USAGE, "HELO: bad purpose %u", m->purpose);
+	if ((r = check_text(m->software, 0, FERRY_MAX_MSG_SOFTWARE, "HELO", "software", &n)))
+		return r;
+	if ((r = fbuf_put_u16(out, m->min_version)) == 0 &&
+	    (r = fbuf_put_u16(out, m->max_version)) == 0 &&
+	    (r = fbuf_put_u8(out, m->purpose)) == 0)
+		r = put_str8(out, m->software, n);
+	return encoded(r, "HELO");
+}
+
+int
+proto_helo_req_decode(const uint8_t *p, size_t len, struct proto_helo_req *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u16(&r, &m->min_version) != 0 ||
+	    freader_get_u16(&r, &m->max_version) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO: versions: truncated");
+		goto out;
+	}
+	if (m->min_version < 1 || m->min_version > m->max_version) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO: bad version range %u..%u",
+		    m->min_version, m->max_version);
+		goto out;
+	}
+	if (freader_get_u8(&r, &m->purpose) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO: purpose: truncated");
+		goto out;
+	}
+	if (!valid_purpose(m->purpose)) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO: unknown purpose %u", m->purpose);
+		goto out;
+	}
+	if ((ret = get_text(&r, 1, 0, FERRY_MAX_MSG_SOFTWARE, m->software, "HELO",
+	    "software")) != 0)
+		goto out;
+	ret = get_end(&r, "HELO");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_helo_rep_encode(const struct proto_helo_rep *m, struct fbuf *out)
+{
+	size_t ns, ni;
+	int r;
+
+	if (m->version < 1)
+		return ferry_fail(FERRY_ERR_USAGE, "HELO reply: version 0");
+	if (!valid_purpose(m->purpose))
+		return ferry_fail(FERRY_ERR_USAGE, "HELO reply: bad purpose %u", m->purpose);
+	if ((r = check_text(m->software, 0, FERRY_MAX_MSG_SOFTWARE, "HELO reply", "software",
+	    &ns)) != 0 ||
+	    (r = check_text(m->identity, 0, FERRY_MAX_MSG_USER, "HELO reply", "identity",
+	    &ni)) != 0)
+		return r;
+	if ((r = fbuf_put_u16(out, m->version)) == 0 &&
+	    (r = fbuf_put_u8(out, m->purpose)) == 0 &&
+	    (r = put_str8(out, m->software, ns)) == 0)
+		r = put_str8(out, m->identity, ni);
+	return encoded(r, "HELO reply");
+}
+
+int
+proto_helo_rep_decode(const uint8_t *p, size_t len, struct proto_helo_rep *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u16(&r, &m->version) != 0 || freader_get_u8(&r, &m->purpose) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO reply: truncated");
+		goto out;
+	}
+	if (m->version < 1) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO reply: version 0");
+		goto out;
+	}
+	if (!valid_purpose(m->purpose)) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "HELO reply: unknown purpose %u", m->purpose);
+		goto out;
+	}
+	if ((ret = get_text(&r, 1, 0, FERRY_MAX_MSG_SOFTWARE, m->software, "HELO reply",
+	    "software")) != 0 ||
+	    (ret = get_text(&r, 1, 0, FERRY_MAX_MSG_USER, m->identity, "HELO reply",
+	    "identity")) != 0)
+		goto out;
+	ret = get_end(&r, "HELO reply");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+/* ---- ENRL -------------------------------------------------------------------------- */
+
+int
+proto_enrl_encode(const struct proto_enrl *m, struct fbuf *out)
+{
+	size_t nu;
+	int r;
+
+	if ((r = check_text(m->user, 1, FERRY_MAX_MSG_USER, "ENRL", "user name", &nu)) != 0)
+		return r;
+	if (m->password == NULL || m->password_len < 1 ||
+	    m->password_len > FERRY_MAX_MSG_PASSWORD)
+		return ferry_fail(FERRY_ERR_USAGE, "ENRL: password must be 1 to %u bytes",
+		    FERRY_MAX_MSG_PASSWORD);
+	if (memchr(m->password, 0, m->password_len) != NULL)
+		return ferry_fail(FERRY_ERR_USAGE, "ENRL: password contains a NUL byte");
+	if (m->csr == NULL || m->csr_len < 1 || m->csr_len > FERRY_MAX_MSG_CSR)
+		return ferry_fail(FERRY_ERR_USAGE, "ENRL: CSR must be 1 to %u bytes",
+		    FERRY_MAX_MSG_CSR);
+	if ((r = put_str8(out, m->user, nu)) == 0 &&
+	    (r = put_bytes16(out, m->password, m->password_len)) == 0)
+		r = put_bytes16(out, m->csr, m->csr_len);
+	return encoded(r, "ENRL");
+}
+
+int
+proto_enrl_decode(const uint8_t *p, size_t len, struct proto_enrl *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if ((ret = get_text(&r, 1, 1, FERRY_MAX_MSG_USER, m->user, "ENRL", "user name")) != 0 ||
+	    (ret = get_bytes16(&r, 1, FERRY_MAX_MSG_PASSWORD, &m->password, &m->password_len,
+	    "ENRL", "password")) != 0)
+		goto out;
+	if (memchr(m->password, 0, m->password_len) != NULL) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "ENRL: password: contains a NUL byte");
+		goto out;
+	}
+	if ((ret = get_bytes16(&r, 1, FERRY_MAX_MSG_CSR, &m->csr, &m->csr_len, "ENRL",
+	    "CSR")) != 0)
+		goto out;
+	ret = get_end(&r, "ENRL");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+/* ---- CERT -------------------------------------------------------------------------- */
+
+int
+proto_cert_encode(const struct proto_cert *m, struct fbuf *out)
+{
+	if (m->cert == NULL || m->cert_len < 1 || m->cert_len > FERRY_MAX_MSG_CERT)
+		return ferry_fail(FERRY_ERR_USAGE, "CERT: certificate must be 1 to %u bytes",
+		    FERRY_MAX_MSG_CERT);
+	return encoded(put_bytes16(out, m->cert, m->cert_len), "CERT");
+}
+
+int
+proto_cert_decode(const uint8_t *p, size_t len, struct proto_cert *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if ((ret = get_bytes16(&r, 1, FERRY_MAX_MSG_CERT, &m->cert, &m->cert_len, "CERT",
+	    "certificate")) == 0)
+		ret = get_end(&r, "CERT");
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+/* ---- ERRR -------------------------------------------------------------------------- */
+
+int
+proto_error_encode(const struct proto_error *m, struct fbuf *out)
+{
+	size_t n = strnlen(m->message, sizeof(m->message));
+	int r;
+
+	if (n > FERRY_MAX_MSG_ERROR)
+		return ferry_fail(FERRY_ERR_USAGE, "ERRR: message longer than %u bytes",
+		    FERRY_MAX_MSG_ERROR);
+	if (!proto_text_utf8((const uint8_t *)m->message, n))
+		return ferry_fail(FERRY_ERR_USAGE,
+		    "ERRR: message is not UTF-8 text without control characters");
+	if ((r = fbuf_put_u16(out, m->code)) == 0)
+		r = put_bytes16(out, m->message, n);
+	return encoded(r, "ERRR");
+}
+
+int
+proto_error_decode(const uint8_t *p, size_t len, struct proto_error *m)
+{
+	struct freader r;
+	const uint8_t *v;
+	size_t n;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u16(&r, &m->code) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "ERRR: code: truncated");
+		goto out;
+	}
+	if ((ret = get_bytes16(&r, 0, FERRY_MAX_MSG_ERROR, &v, &n, "ERRR", "message")) != 0)
+		goto out;
+	if (!proto_text_utf8(v, n)) {
+		ret = ferry_fail(FERRY_ERR_FORMAT,
+		    "ERRR: message: not UTF-8 text without control characters");
+		goto out;
+	}
+	memcpy(m->message, v, n);
+	m->message[n] = '\0';
+	ret = get_end(&r, "ERRR");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+/* ---- negotiation and sending -------------------------------------------------------- */
+
+int
+proto_choose_version(uint16_t peer_min, uint16_t peer_max, uint16_t *chosen)
+{
+	uint16_t lo = peer_min > PROTO_VERSION_MIN ? peer_min : PROTO_VERSION_MIN;
+	uint16_t hi = peer_max < PROTO_VERSION_MAX ? peer_max : PROTO_VERSION_MAX;
+
+	if (peer_min < 1 || peer_min > peer_max || lo > hi)
+		return ferry_fail(FERRY_ERR_UNSUPPORTED,
+		    "no common protocol version: peer speaks %u..%u, we speak %u..%u", peer_min,
+		    peer_max, PROTO_VERSION_MIN, PROTO_VERSION_MAX);
+	*chosen = hi;
+	return 0;
+}
+
+/* A payload buffer for one message; NULL (detail recorded) when out of memory. */
+static struct fbuf *
+payload_new(const char *type)
+{
+	struct fbuf *b = fbuf_new(FERRY_MAX_FRAME_PREAUTH);
+
+	if (b == NULL)
+		ferry_fail(FERRY_ERR_NOMEM, "%s: out of memory", type);
+	return b;
+}
+
+/* Send b as one frame if encoding succeeded (r == 0); frees b either way. */
+static int
+payload_send(const struct frame_transport *t, const char *type, struct fbuf *b, int r,
+    int timeout_ms)
+{
+	if (r == 0)
+		r = frame_write(t, type, fbuf_ptr(b), fbuf_len(b), timeout_ms);
+	fbuf_free(b);
+	return r;
+}
+
+int
+proto_send_helo_req(const struct frame_transport *t, const struct proto_helo_req *m,
+    int timeout_ms)
+{
+	struct fbuf *b;
+
+	if ((b = payload_new(PROTO_HELO)) == NULL)
+		return FERRY_ERR_NOMEM;
+	return payload_send(t, PROTO_HELO, b, proto_helo_req_encode(m, b), timeout_ms);
+}
+
+int
+proto_send_helo_rep(const struct frame_transport *t, const struct proto_helo_rep *m,
+    int timeout_ms)
+{
+	struct fbuf *b;
+
+	if ((b = payload_new(PROTO_HELO)) == NULL)
+		return FERRY_ERR_NOMEM;
+	return payload_send(t, PROTO_HELO, b, proto_helo_rep_encode(m, b), timeout_ms);
+}
+
+int
+proto_send_enrl(const struct frame_transport *t, const struct proto_enrl *m, int timeout_ms)
+{
+	struct fbuf *b;
+
+	if ((b = payload_new(PROTO_ENRL)) == NULL)
+		return FERRY_ERR_NOMEM;
+	return payload_send(t, PROTO_ENRL, b, proto_enrl_encode(m, b), timeout_ms);
+}
+
+int
+proto_send_cert(const struct frame_transport *t, const struct proto_cert *m, int timeout_ms)
+{
+	struct fbuf *b;
+
+	if ((b = payload_new(PROTO_CERT)) == NULL)
+		return FERRY_ERR_NOMEM;
+	return payload_send(t, PROTO_CERT, b, proto_cert_encode(m, b), timeout_ms);
+}
+
+/* Copy src into dst (dst_size > FERRY_MAX_MSG_ERROR), replacing what is not valid text by
+ * '?' and stopping at a character boundary within FERRY_MAX_MSG_ERROR bytes. */
+static void
+sanitize_message(const char *src, char *dst)
+{
+	const uint8_t *p = (const uint8_t *)src;
+	size_t n = strlen(src), i = 0, o = 0, k;
+
+	while (i < n) {
+		k = utf8_char(p + i, n - i);
+		if (k == 0) {
+			if (o + 1 > FERRY_MAX_MSG_ERROR)
+				break;
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + k > FERRY_MAX_MSG_ERROR)
+			break;
+		memcpy(dst + o, p + i, k);
+		o += k;
+		i += k;
+	}
+	dst[o] = '\0';
+}
+
+int
+proto_send_error(const struct frame_transport *t, int timeout_ms, enum proto_error_code code,
+    const char *fmt, ...)
+{
+	char raw[FERRY_MAX_MSG_ERROR * 2];
+	struct proto_error m;
+	struct fbuf *b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	memset(&m, 0, sizeof(m));
+	m.code = (uint16_t)code;
+	sanitize_message(raw, m.message);
+	if ((b = payload_new(PROTO_ERRR)) == NULL)
+		return FERRY_ERR_NOMEM;
+	return payload_send(t, PROTO_ERRR, b, proto_error_encode(&m, b), timeout_ms);
+}
+
+int
+proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code)
+{
+	const char *who = from_server ? "server refused" : "peer refused";
+	struct proto_error m;
+	int ret;
+
+	if (code != NULL)
+		*code = 0;
+	if (!frame_is(f, PROTO_ERRR))
+		return ferry_fail(FERRY_ERR_FORMAT, "unexpected %s frame", f->type);
+	if ((ret = proto_error_decode(f->payload, f->len, &m)) != 0)
+		return ret;
+	if (code != NULL)
+		*code = m.code;
+	switch (m.code) {
+	case PROTO_ERR_AUTH:
+	case PROTO_ERR_CERT_REQUIRED:
+		ret = FERRY_ERR_AUTH;
+		break;
+	case PROTO_ERR_DISABLED:
+		ret = FERRY_ERR_DISABLED;
+		break;
+	case PROTO_ERR_REVOKED:
+		ret = FERRY_ERR_REVOKED;
+		break;
+	case PROTO_ERR_RATE_LIMITED:
+		ret = FERRY_ERR_RATE_LIMITED;
+		break;
+	case PROTO_ERR_TIMEOUT:
+		ret = FERRY_ERR_TIMEOUT;
+		break;
+	case PROTO_ERR_VERSION:
+		ret = FERRY_ERR_UNSUPPORTED;
+		break;
+	case PROTO_ERR_BUSY:
+		ret = FERRY_ERR_LIMIT;
+		break;
+	case PROTO_ERR_BAD_CSR:
+	case PROTO_ERR_PROTOCOL:
+		ret = FERRY_ERR_FORMAT;
+		break;
+	default:
+		ret = FERRY_ERR_IO;
+		break;
+	}
+	if (m.message[0] != '\0')
+		return ferry_fail(ret, "%s: %s: %s", who, proto_error_name(m.code), m.message);
+	return ferry_fail(ret, "%s: %s", who, proto_error_name(m.code));
+}

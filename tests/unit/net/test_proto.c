@@ -1,0 +1,692 @@
+/*
+ * net/proto: the version-1 messages. Round trips, every truncation and trailing bytes
+ * rejected, every bound enforced, text checks, bit flips handled, and the HELO example of
+ * docs/PROTOCOL.md reproduced byte for byte.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "net/frame.h"
+#include "net/proto.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/limits.h"
+
+#define CSR_BYTES "\x30\x82\x01\x0a\x02\x01\x00"
+
+static struct fbuf *
+newbuf(void)
+{
+	struct fbuf *b = fbuf_new(FERRY_MAX_FRAME_PREAUTH);
+
+	assert_non_null(b);
+	return b;
+}
+
+/* One decoder, driven through a common signature. */
+typedef int (*decode_fn)(const uint8_t *p, size_t len);
+
+static int
+dec_helo_req(const uint8_t *p, size_t len)
+{
+	struct proto_helo_req m;
+
+	return proto_helo_req_decode(p, len, &m);
+}
+
+static int
+dec_helo_rep(const uint8_t *p, size_t len)
+{
+	struct proto_helo_rep m;
+
+	return proto_helo_rep_decode(p, len, &m);
+}
+
+static int
+dec_enrl(const uint8_t *p, size_t len)
+{
+	struct proto_enrl m;
+
+	return proto_enrl_decode(p, len, &m);
+}
+
+static int
+dec_cert(const uint8_t *p, size_t len)
+{
+	struct proto_cert m;
+
+	return proto_cert_decode(p, len, &m);
+}
+
+static int
+dec_error(const uint8_t *p, size_t len)
+{
+	struct proto_error m;
+
+	return proto_error_decode(p, len, &m);
+}
+
+/*
+ * A valid encoding must decode; every proper prefix and every one-byte extension must
+ * fail with FERRY_ERR_FORMAT; every single bit flip must decode or fail cleanly.
+ */
+static void
+check_strict(const struct fbuf *b, decode_fn dec)
+{
+	size_t n = fbuf_len(b);
+	uint8_t *copy = malloc(n + 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, fbuf_ptr(b), n);
+	assert_int_equal(dec(copy, n), 0);
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(dec(copy, k), FERRY_ERR_FORMAT);
+	copy[n] = 0;
+	assert_int_equal(dec(copy, n + 1), FERRY_ERR_FORMAT);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "trailing"));
+	for (size_t i = 0; i < n * 8; i++) {
+		copy[i / 8] ^= (uint8_t)(1u << (i % 8));
+		r = dec(copy, n);
+		assert_true(r == 0 || r == FERRY_ERR_FORMAT);
+		copy[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	free(copy);
+}
+
+static void
+test_helo_req(void **state)
+{
+	struct proto_helo_req m = { .min_version = 1, .max_version = 3, .purpose = 2 }, d;
+	struct fbuf *b = newbuf();
+
+	(void)state;
+	snprintf(m.software, sizeof(m.software), "%s", "ferry 0.1.0 (test)");
+	assert_int_equal(proto_helo_req_encode(&m, b), 0);
+	assert_int_equal(fbuf_len(b), 2 + 2 + 1 + 1 + strlen(m.software));
+	assert_int_equal(proto_helo_req_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.min_version, 1);
+	assert_int_equal(d.max_version, 3);
+	assert_int_equal(d.purpose, PROTO_PURPOSE_SESSION);
+	assert_string_equal(d.software, m.software);
+	check_strict(b, dec_helo_req);
+
+	/* An empty software string is allowed. */
+	fbuf_reset(b);
+	m.software[0] = '\0';
+	assert_int_equal(proto_helo_req_encode(&m, b), 0);
+	check_strict(b, dec_helo_req);
+	fbuf_free(b);
+}
+
+static void
+test_helo_req_bad(void **state)
+{
+	struct proto_helo_req m = { .min_version = 1, .max_version = 1, .purpose = 1 }, d;
+	struct fbuf *b = newbuf();
+	uint8_t p[80];
+
+	(void)state;
+	/* Encoder refuses what the decoder would refuse. */
+	m.min_version = 0;
+	assert_int_equal(proto_helo_req_encode(&m, b), FERRY_ERR_USAGE);
+	m.min_version = 2;
+	assert_int_equal(proto_helo_req_encode(&m, b), FERRY_ERR_USAGE);
+	m.min_version = 1;
+	m.purpose = 3;
+	assert_int_equal(proto_helo_req_encode(&m, b), FERRY_ERR_USAGE);
+	m.purpose = 1;
+	memset(m.software, 'a', FERRY_MAX_MSG_SOFTWARE);
+	m.software[FERRY_MAX_MSG_SOFTWARE] = '\0';
+	assert_int_equal(proto_helo_req_encode(&m, b), 0); /* exactly 64 is fine */
+	snprintf(m.software, sizeof(m.software), "%s", "bad\nname");
+	assert_int_equal(proto_helo_req_encode(&m, b), FERRY_ERR_USAGE);
+
+	/* Decoder: versions 0, inverted ranges, unknown purposes, long or bad software. */
+	memcpy(p, "\x00\x00\x00\x01\x01\x00", 6);
+	assert_int_equal(proto_helo_req_decode(p, 6, &d), FERRY_ERR_FORMAT);
+	memcpy(p, "\x00\x02\x00\x01\x01\x00", 6);
+	assert_int_equal(proto_helo_req_decode(p, 6, &d), FERRY_ERR_FORMAT);
+	memcpy(p, "\x00\x01\x00\x01\x00\x00", 6);
+	assert_int_equal(proto_helo_req_decode(p, 6, &d), FERRY_ERR_FORMAT);
+	memcpy(p, "\x00\x01\x00\x01\x03\x00", 6);
+	assert_int_equal(proto_helo_req_decode(p, 6, &d), FERRY_ERR_FORMAT);
+	memcpy(p, "\x00\x01\x00\x01\x01\x41", 6);
+	memset(p + 6, 'x', 65);
+	assert_int_equal(proto_helo_req_decode(p, 6 + 65, &d), FERRY_ERR_FORMAT);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_FORMAT),
+	    "HELO: software: 65 bytes, must be 0 to 64");
+	memcpy(p, "\x00\x01\x00\x01\x01\x02" "a\x7f", 8);
+	assert_int_equal(proto_helo_req_decode(p, 8, &d), FERRY_ERR_FORMAT);
+	memcpy(p, "\x00\x01\x00\x01\x01\x02" "a\xc3", 8);
+	assert_int_equal(proto_helo_req_decode(p, 8, &d), FERRY_ERR_FORMAT);
+	/* On failure the struct is zeroed. */
+	assert_int_equal(d.min_version, 0);
+	assert_string_equal(d.software, "");
+	fbuf_free(b);
+}
+
+static void
+test_helo_rep(void **state)
+{
+	struct proto_helo_rep m = { .version = 1, .purpose = 2 }, d;
+	struct fbuf *b = newbuf();
+
+	(void)state;
+	snprintf(m.software, sizeof(m.software), "%s", "ferryd 0.1.0");
+	snprintf(m.identity, sizeof(m.identity), "%s", "alice");
+	assert_int_equal(proto_helo_rep_encode(&m, b), 0);
+	assert_int_equal(proto_helo_rep_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.version, 1);
+	assert_int_equal(d.purpose, 2);
+	assert_string_equal(d.software, "ferryd 0.1.0");
+	assert_string_equal(d.identity, "alice");
+	check_strict(b, dec_helo_rep);
+
+	fbuf_reset(b);
+	m.identity[0] = '\0';
+	m.purpose = 1;
+	assert_int_equal(proto_helo_rep_encode(&m, b), 0);
+	assert_int_equal(proto_helo_rep_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_string_equal(d.identity, "");
+	check_strict(b, dec_helo_rep);
+
+	m.version = 0;
+	assert_int_equal(proto_helo_rep_encode(&m, b), FERRY_ERR_USAGE);
+	m.version = 1;
+	memset(m.identity, 'u', FERRY_MAX_MSG_USER + 1);
+	m.identity[FERRY_MAX_MSG_USER] = '\0';
+	assert_int_equal(proto_helo_rep_encode(&m, b), 0);
+	assert_int_equal(proto_helo_rep_decode((const uint8_t *)"\x00\x00\x01\x00\x00", 5, &d),
+	    FERRY_ERR_FORMAT);
+	assert_int_equal(proto_helo_rep_decode((const uint8_t *)"\x00\x01\x09\x00\x00", 5, &d),
+	    FERRY_ERR_FORMAT);
+	assert_int_equal(proto_helo_rep_decode((const uint8_t *)"\x00\x01\x01\x00\x00", 5, &d),
+	    0);
+	fbuf_free(b);
+}
+
+static void
+test_enrl(void **state)
+{
+	static const uint8_t pw[] = "correct horse battery staple";
+	struct proto_enrl m = { 0 }, d;
+	struct fbuf *b = newbuf();
+
+	(void)state;
+	snprintf(m.user, sizeof(m.user), "%s", "alice");
+	m.password = pw;
+	m.password_len = sizeof(pw) - 1;
+	m.csr = (const uint8_t *)CSR_BYTES;
+	m.csr_len = sizeof(CSR_BYTES) - 1;
+	assert_int_equal(proto_enrl_encode(&m, b), 0);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_string_equal(d.user, "alice");
+	assert_int_equal(d.password_len, m.password_len);
+	assert_memory_equal(d.password, pw, m.password_len);
+	assert_int_equal(d.csr_len, m.csr_len);
+	assert_memory_equal(d.csr, CSR_BYTES, m.csr_len);
+	/* Borrowed views point into the payload. */
+	assert_ptr_equal(d.password, fbuf_ptr(b) + 1 + 5 + 2);
+	assert_ptr_equal(d.csr, fbuf_ptr(b) + fbuf_len(b) - m.csr_len);
+	check_strict(b, dec_enrl);
+	fbuf_free(b);
+}
+
+static void
+test_enrl_bounds(void **state)
+{
+	struct proto_enrl m = { 0 }, d;
+	struct fbuf *b = fbuf_new(32768);
+	uint8_t *big = calloc(1, 16384);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'p', 16384);
+	snprintf(m.user, sizeof(m.user), "%s", "bob");
+	m.password = big;
+	m.csr = big;
+	m.csr_len = 1;
+
+	/* Password 1..1024, CSR 1..8192: both ends, both ways. */
+	m.password_len = 1;
+	assert_int_equal(proto_enrl_encode(&m, b), 0);
+	m.password_len = FERRY_MAX_MSG_PASSWORD;
+	m.csr_len = FERRY_MAX_MSG_CSR;
+	assert_int_equal(proto_enrl_encode(&m, b), 0);
+	m.password_len = 0;
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	m.password_len = FERRY_MAX_MSG_PASSWORD + 1;
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	m.password_len = 8;
+	m.csr_len = 0;
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	m.csr_len = FERRY_MAX_MSG_CSR + 1;
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	m.csr_len = 1;
+	m.user[0] = '\0';
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	snprintf(m.user, sizeof(m.user), "%s", "bob");
+	big[3] = 0;
+	assert_int_equal(proto_enrl_encode(&m, b), FERRY_ERR_USAGE);
+	big[3] = 'p';
+
+	/* Hand-made payloads the decoder must refuse. */
+	fbuf_reset(b);
+	fbuf_put_u8(b, 0); /* empty user */
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 'x');
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 0x30);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_reset(b);
+	fbuf_put_u8(b, FERRY_MAX_MSG_USER + 1);
+	fbuf_put(b, big, FERRY_MAX_MSG_USER + 1);
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 'x');
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 0x30);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_reset(b);
+	fbuf_put_u8(b, 1); fbuf_put_u8(b, 'a');
+	fbuf_put_u16(b, 0);
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 0x30);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_reset(b);
+	fbuf_put_u8(b, 1); fbuf_put_u8(b, 'a');
+	fbuf_put_u16(b, FERRY_MAX_MSG_PASSWORD + 1); fbuf_put(b, big, FERRY_MAX_MSG_PASSWORD + 1);
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 0x30);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_FORMAT),
+	    "ENRL: password: 1025 bytes, must be 1 to 1024");
+	fbuf_reset(b);
+	fbuf_put_u8(b, 1); fbuf_put_u8(b, 'a');
+	fbuf_put_u16(b, 3); fbuf_put(b, "a\0b", 3);
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 0x30);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_reset(b);
+	fbuf_put_u8(b, 1); fbuf_put_u8(b, 'a');
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 'x');
+	fbuf_put_u16(b, FERRY_MAX_MSG_CSR + 1); fbuf_put(b, big, FERRY_MAX_MSG_CSR + 1);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_reset(b);
+	fbuf_put_u8(b, 1); fbuf_put_u8(b, 'a');
+	fbuf_put_u16(b, 1); fbuf_put_u8(b, 'x');
+	fbuf_put_u16(b, 0);
+	assert_int_equal(proto_enrl_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	assert_null(d.password);
+	assert_null(d.csr);
+	free(big);
+	fbuf_free(b);
+}
+
+static void
+test_cert(void **state)
+{
+	static const uint8_t der[] = { 0x30, 0x82, 0x00, 0x03, 0x01, 0x02, 0x03 };
+	struct proto_cert m = { der, sizeof(der) }, d;
+	struct fbuf *b = fbuf_new(32768);
+	uint8_t *big = calloc(1, FERRY_MAX_MSG_CERT + 1);
+
+	(void)state;
+	assert_non_null(big);
+	assert_int_equal(proto_cert_encode(&m, b), 0);
+	assert_int_equal(proto_cert_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.cert_len, sizeof(der));
+	assert_memory_equal(d.cert, der, sizeof(der));
+	check_strict(b, dec_cert);
+
+	m.cert_len = 0;
+	assert_int_equal(proto_cert_encode(&m, b), FERRY_ERR_USAGE);
+	m.cert = big;
+	m.cert_len = FERRY_MAX_MSG_CERT;
+	fbuf_reset(b);
+	assert_int_equal(proto_cert_encode(&m, b), 0);
+	assert_int_equal(proto_cert_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	m.cert_len = FERRY_MAX_MSG_CERT + 1;
+	assert_int_equal(proto_cert_encode(&m, b), FERRY_ERR_USAGE);
+	fbuf_reset(b);
+	fbuf_put_u16(b, FERRY_MAX_MSG_CERT + 1);
+	fbuf_put(b, big, FERRY_MAX_MSG_CERT + 1);
+	assert_int_equal(proto_cert_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	assert_int_equal(proto_cert_decode((const uint8_t *)"\x00\x00", 2, &d), FERRY_ERR_FORMAT);
+	free(big);
+	fbuf_free(b);
+}
+
+static void
+test_error(void **state)
+{
+	struct proto_error m = { .code = PROTO_ERR_AUTH }, d;
+	struct fbuf *b = newbuf();
+
+	(void)state;
+	snprintf(m.message, sizeof(m.message), "%s",
+	    "unknown user or wrong password \xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91");
+	assert_int_equal(proto_error_encode(&m, b), 0);
+	assert_int_equal(proto_error_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.code, PROTO_ERR_AUTH);
+	assert_string_equal(d.message, m.message);
+	check_strict(b, dec_error);
+
+	/* Empty message and unknown codes are fine. */
+	fbuf_reset(b);
+	m.code = 999;
+	m.message[0] = '\0';
+	assert_int_equal(proto_error_encode(&m, b), 0);
+	assert_int_equal(proto_error_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.code, 999);
+	check_strict(b, dec_error);
+
+	/* Exactly 1024 bytes pass; 1025 do not. */
+	fbuf_reset(b);
+	memset(m.message, 'e', FERRY_MAX_MSG_ERROR);
+	m.message[FERRY_MAX_MSG_ERROR] = '\0';
+	assert_int_equal(proto_error_encode(&m, b), 0);
+	assert_int_equal(proto_error_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	fbuf_reset(b);
+	fbuf_put_u16(b, 1);
+	fbuf_put_u16(b, FERRY_MAX_MSG_ERROR + 1);
+	for (unsigned i = 0; i < FERRY_MAX_MSG_ERROR + 1; i++)
+		fbuf_put_u8(b, 'e');
+	assert_int_equal(proto_error_decode(fbuf_ptr(b), fbuf_len(b), &d), FERRY_ERR_FORMAT);
+	fbuf_free(b);
+}
+
+static void
+test_text_checks(void **state)
+{
+	static const struct {
+		const char *s;
+		int utf8;
+	} cases[] = {
+		{ "plain", 1 },
+		{ "caf\xc3\xa9", 1 },
+		{ "\xe2\x82\xac", 1 },
+		{ "\xf0\x9f\x94\x91", 1 },
+		{ "\xf4\x8f\xbf\xbf", 1 },      /* U+10FFFF */
+		{ "tab\there", 0 },
+		{ "nl\n", 0 },
+		{ "del\x7f", 0 },
+		{ "esc\x1b[2J", 0 },
+		{ "\xc2\x85", 0 },              /* C1 control NEL */
+		{ "\xc0\x80", 0 },              /* overlong NUL */
+		{ "\xe0\x80\xaf", 0 },          /* overlong '/' */
+		{ "\xed\xa0\x80", 0 },          /* surrogate */
+		{ "\xf4\x90\x80\x80", 0 },      /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0 },
+		{ "\xc3", 0 },                  /* cut short */
+		{ "\xe2\x82", 0 },
+		{ "\x80", 0 },                  /* lone continuation */
+		{ "\xff", 0 },
+	};
+	uint8_t nul[3] = { 'a', 0, 'b' };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(proto_text_utf8((const uint8_t *)cases[i].s, strlen(cases[i].s)),
+		    cases[i].utf8);
+	assert_false(proto_text_utf8(nul, sizeof(nul)));
+	assert_true(proto_text_utf8(nul, 0));
+	assert_true(proto_text_printable((const uint8_t *)" ~azAZ09", 8));
+	assert_false(proto_text_printable((const uint8_t *)"\x1f", 1));
+	assert_false(proto_text_printable((const uint8_t *)"\xc3\xa9", 2));
+}
+
+static void
+test_error_names(void **state)
+{
+	static const char *const names[] = { NULL, "PROTOCOL", "VERSION", "AUTH",
+		"RATE_LIMITED", "BAD_CSR", "DISABLED", "BUSY", "INTERNAL", "CERT_REQUIRED",
+		"REVOKED", "TIMEOUT" };
+
+	(void)state;
+	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_string_equal(proto_error_name(i), names[i]);
+	assert_string_equal(proto_error_name(0), "UNKNOWN");
+	assert_string_equal(proto_error_name(12), "UNKNOWN");
+	assert_string_equal(proto_error_name(65535), "UNKNOWN");
+	assert_int_equal(PROTO_ERR_TIMEOUT, 11);
+}
+
+static void
+test_choose_version(void **state)
+{
+	uint16_t v = 0;
+
+	(void)state;
+	assert_int_equal(proto_choose_version(1, 1, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(proto_choose_version(1, 9, &v), 0);
+	assert_int_equal(v, PROTO_VERSION_MAX);
+	assert_int_equal(proto_choose_version(2, 3, &v), FERRY_ERR_UNSUPPORTED);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_UNSUPPORTED),
+	    "no common protocol version: peer speaks 2..3, we speak 1..1");
+	assert_int_equal(proto_choose_version(0, 0, &v), FERRY_ERR_UNSUPPORTED);
+	assert_int_equal(proto_choose_version(3, 1, &v), FERRY_ERR_UNSUPPORTED);
+}
+
+/* Read one frame back from out and decode it as ERRR. */
+static void
+read_error(struct fbuf *out, struct frame *f, struct proto_error *e)
+{
+	struct frame_transport t;
+	struct frame_mem m;
+
+	frame_mem_init(&m, fbuf_ptr(out), fbuf_len(out), NULL, &t);
+	assert_int_equal(frame_read(&t, FERRY_MAX_FRAME_PREAUTH, 100, f), 0);
+	assert_string_equal(f->type, "ERRR");
+	assert_int_equal(proto_error_decode(f->payload, f->len, e), 0);
+}
+
+static void
+test_send_error(void **state)
+{
+	struct fbuf *out = newbuf();
+	struct frame_transport t;
+	struct frame_mem m;
+	struct proto_error e;
+	struct frame f;
+	char *big;
+	uint16_t code;
+
+	(void)state;
+	frame_mem_init(&m, NULL, 0, out, &t);
+	assert_int_equal(proto_send_error(&t, 100, PROTO_ERR_PROTOCOL, "unexpected %s frame",
+	    "DATA"), 0);
+	read_error(out, &f, &e);
+	assert_int_equal(e.code, PROTO_ERR_PROTOCOL);
+	assert_string_equal(e.message, "unexpected DATA frame");
+	assert_int_equal(proto_error_frame_fail(&f, 1, &code), FERRY_ERR_FORMAT);
+	assert_int_equal(code, PROTO_ERR_PROTOCOL);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_FORMAT),
+	    "server refused: PROTOCOL: unexpected DATA frame");
+	frame_clear(&f);
+
+	/* Control characters and broken UTF-8 are replaced; valid UTF-8 kept. */
+	fbuf_reset(out);
+	frame_mem_init(&m, NULL, 0, out, &t);
+	assert_int_equal(proto_send_error(&t, 100, PROTO_ERR_AUTH, "a\nb\x1b\xc3 caf\xc3\xa9"),
+	    0);
+	read_error(out, &f, &e);
+	assert_string_equal(e.message, "a?b?? caf\xc3\xa9");
+	assert_int_equal(proto_error_frame_fail(&f, 0, NULL), FERRY_ERR_AUTH);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_AUTH), "peer refused: AUTH: a?b?? caf\xc3\xa9");
+	frame_clear(&f);
+
+	/* Long messages are cut at a character boundary within 1024 bytes. */
+	big = malloc(2000);
+	assert_non_null(big);
+	big[0] = 'x';
+	for (size_t i = 1; i + 2 < 2000; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[1999] = '\0';
+	fbuf_reset(out);
+	frame_mem_init(&m, NULL, 0, out, &t);
+	assert_int_equal(proto_send_error(&t, 100, PROTO_ERR_INTERNAL, "%s", big), 0);
+	read_error(out, &f, &e);
+	assert_int_equal(strlen(e.message), FERRY_MAX_MSG_ERROR - 1);
+	assert_true(proto_text_utf8((const uint8_t *)e.message, strlen(e.message)));
+	frame_clear(&f);
+	free(big);
+
+	/* Code mapping. */
+	{
+		static const struct { uint16_t code; int err; } map[] = {
+			{ PROTO_ERR_PROTOCOL, FERRY_ERR_FORMAT },
+			{ PROTO_ERR_VERSION, FERRY_ERR_UNSUPPORTED },
+			{ PROTO_ERR_AUTH, FERRY_ERR_AUTH },
+			{ PROTO_ERR_RATE_LIMITED, FERRY_ERR_RATE_LIMITED },
+			{ PROTO_ERR_BAD_CSR, FERRY_ERR_FORMAT },
+			{ PROTO_ERR_DISABLED, FERRY_ERR_DISABLED },
+			{ PROTO_ERR_BUSY, FERRY_ERR_LIMIT },
+			{ PROTO_ERR_INTERNAL, FERRY_ERR_IO },
+			{ PROTO_ERR_CERT_REQUIRED, FERRY_ERR_AUTH },
+			{ PROTO_ERR_REVOKED, FERRY_ERR_REVOKED },
+			{ PROTO_ERR_TIMEOUT, FERRY_ERR_TIMEOUT },
+			{ 77, FERRY_ERR_IO },
+		};
+
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+			fbuf_reset(out);
+			frame_mem_init(&m, NULL, 0, out, &t);
+			assert_int_equal(proto_send_error(&t, 100, map[i].code, "x"), 0);
+			read_error(out, &f, &e);
+			assert_int_equal(proto_error_frame_fail(&f, 1, &code), map[i].err);
+			assert_int_equal(code, map[i].code);
+			frame_clear(&f);
+		}
+	}
+
+	/* Not an ERRR frame. */
+	memset(&f, 0, sizeof(f));
+	memcpy(f.type, "CERT", 5);
+	assert_int_equal(proto_error_frame_fail(&f, 1, &code), FERRY_ERR_FORMAT);
+	assert_int_equal(code, 0);
+	fbuf_free(out);
+}
+
+/* The example frames of docs/PROTOCOL.md, section 10. */
+static void
+test_protocol_md_example(void **state)
+{
+	static const uint8_t expect[] = {
+		0x48, 0x45, 0x4c, 0x4f, 0x00, 0x00, 0x00, 0x11,
+		0x00, 0x01, 0x00, 0x01, 0x01, 0x0b,
+		0x66, 0x65, 0x72, 0x72, 0x79, 0x20, 0x30, 0x2e, 0x31, 0x2e, 0x30,
+	};
+	static const char errr[] = "ERRR\x00\x00\x00\x22\x00\x03\x00\x1e"
+	    "unknown user or wrong password";
+	struct proto_helo_req m = { .min_version = 1, .max_version = 1, .purpose = 1 };
+	struct fbuf *out = newbuf();
+	struct frame_transport t;
+	struct frame_mem mem;
+
+	(void)state;
+	snprintf(m.software, sizeof(m.software), "%s", "ferry 0.1.0");
+	frame_mem_init(&mem, NULL, 0, out, &t);
+	assert_int_equal(proto_send_helo_req(&t, &m, 100), 0);
+	assert_int_equal(fbuf_len(out), sizeof(expect));
+	assert_memory_equal(fbuf_ptr(out), expect, sizeof(expect));
+
+	/* And the ERRR example. */
+	fbuf_reset(out);
+	frame_mem_init(&mem, NULL, 0, out, &t);
+	assert_int_equal(proto_send_error(&t, 100, PROTO_ERR_AUTH,
+	    "unknown user or wrong password"), 0);
+	assert_int_equal(fbuf_len(out), sizeof(errr) - 1);
+	assert_memory_equal(fbuf_ptr(out), errr, sizeof(errr) - 1);
+	fbuf_free(out);
+}
+
+static void
+test_send_helpers(void **state)
+{
+	struct proto_helo_rep rep = { .version = 1, .purpose = 1 };
+	struct proto_enrl enrl = { .password = (const uint8_t *)"pw", .password_len = 2,
+		.csr = (const uint8_t *)CSR_BYTES, .csr_len = sizeof(CSR_BYTES) - 1 };
+	struct proto_cert cert = { (const uint8_t *)"\x30\x00", 2 };
+	struct fbuf *out = newbuf();
+	struct frame_transport t, rt;
+	struct frame_mem m, rm;
+	struct proto_enrl e;
+	struct frame f;
+
+	(void)state;
+	snprintf(enrl.user, sizeof(enrl.user), "%s", "carol");
+	frame_mem_init(&m, NULL, 0, out, &t);
+	assert_int_equal(proto_send_helo_rep(&t, &rep, 100), 0);
+	assert_int_equal(proto_send_enrl(&t, &enrl, 100), 0);
+	assert_int_equal(proto_send_cert(&t, &cert, 100), 0);
+	enrl.password_len = 0;
+	assert_int_equal(proto_send_enrl(&t, &enrl, 100), FERRY_ERR_USAGE);
+
+	frame_mem_init(&rm, fbuf_ptr(out), fbuf_len(out), NULL, &rt);
+	assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME_PREAUTH, 100, &f), 0);
+	assert_true(frame_is(&f, PROTO_HELO));
+	frame_clear(&f);
+	assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME_PREAUTH, 100, &f), 0);
+	assert_true(frame_is(&f, PROTO_ENRL));
+	assert_int_equal(proto_enrl_decode(f.payload, f.len, &e), 0);
+	assert_string_equal(e.user, "carol");
+	frame_clear(&f);
+	assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME_PREAUTH, 100, &f), 0);
+	assert_true(frame_is(&f, PROTO_CERT));
+	frame_clear(&f);
+	assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME_PREAUTH, 100, &f), FERRY_ERR_TRUNCATED);
+	fbuf_free(out);
+}
+
+/* Random payloads through every decoder: no crash, only clean results. */
+static void
+test_random_payloads(void **state)
+{
+	static const decode_fn decs[] = { dec_helo_req, dec_helo_rep, dec_enrl, dec_cert,
+		dec_error };
+	uint8_t buf[64];
+	uint32_t x = 0x12345678;
+	int r;
+
+	(void)state;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = (size_t)(iter % (int)sizeof(buf));
+
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			/* Small values make plausible lengths more likely. */
+			buf[i] = (uint8_t)((x & 0x100) ? (x & 0x7) : x);
+		}
+		for (size_t d = 0; d < sizeof(decs) / sizeof(decs[0]); d++) {
+			r = decs[d](buf, n);
+			assert_true(r == 0 || r == FERRY_ERR_FORMAT);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_helo_req),
+		cmocka_unit_test(test_helo_req_bad),
+		cmocka_unit_test(test_helo_rep),
+		cmocka_unit_test(test_enrl),
+		cmocka_unit_test(test_enrl_bounds),
+		cmocka_unit_test(test_cert),
+		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_text_checks),
+		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_choose_version),
+		cmocka_unit_test(test_send_error),
+		cmocka_unit_test(test_protocol_md_example),
+		cmocka_unit_test(test_send_helpers),
+		cmocka_unit_test(test_random_payloads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
