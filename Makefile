@@ -7,7 +7,8 @@
 #                   clang (build-asan/), so CI covers both compilers
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS (build-fuzz/)
 #   make bench      encryption throughput and memory next to age, gpg and openssl
-#   make run        a short demonstration: keygen, encrypt, inspect, decrypt, verify
+#   make run        initialise a data directory once (.ferry-run/data), print the commands
+#                   to add a user and enrol, and run ferryd serve on 127.0.0.1:4433
 #   make clean      remove the build directories and the demo's scratch directory
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -58,7 +59,7 @@ bench:
 run:
 	$(DEPS) build
 	$(MAKE) build
-	scripts/demo.sh build/ferry
+	scripts/demo.sh build/ferryd build/ferry
 
 clean:
 	rm -rf build build-asan build-fuzz .ferry-run

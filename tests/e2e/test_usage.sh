@@ -120,19 +120,20 @@ expect_err "bad\?ferry: forged"
 if [ -n "$FERRYD" ]; then
 	[ -x "$FERRYD" ] || fail "$FERRYD is not executable"
 	expect_exit 2 "$FERRYD"
-	grep -q 'not yet serving' "$T/last.err" || fail "ferryd without arguments"
-	for h in --help -h; do
+	grep -q '^Usage: ferryd <command>' "$T/last.err" || fail "ferryd without arguments"
+	for h in --help -h help; do
 		expect_ok "$FERRYD" $h
-		grep -q 'ferryd: the ferry server .* not yet serving; see ferry(1)' "$T/last.out" ||
-			fail "ferryd $h"
+		for c in init ca user cert serve; do
+			grep -q "^  $c " "$T/last.out" || fail "'ferryd $h' does not list $c"
+		done
 	done
 	expect_ok "$FERRYD" --version
 	grep -Eq '^ferryd [0-9]+\.[0-9]+\.[0-9]+$' "$T/last.out" || fail "ferryd --version"
 	[ -z "$VERSION" ] || [ "$(cat "$T/last.out")" = "ferryd $VERSION" ] || fail "ferryd version"
-	expect_exit 2 "$FERRYD" serve
-	expect_err "ferryd: unknown argument 'serve'"
+	expect_exit 2 "$FERRYD" frobnicate
+	expect_err "unknown command 'frobnicate'"
 	expect_exit 2 "$FERRYD" --frobnicate
-	expect_err "unknown argument '--frobnicate'"
+	expect_err "unknown option '--frobnicate'"
 	expect_exit 2 "$FERRYD" --help extra
 else
 	note "FERRYD not set: ferryd not checked"

@@ -1,32 +1,24 @@
-/* ferryd: the ferry server. Serving is not implemented yet; this is its front door. */
-#include <stdio.h>
-#include <string.h>
+/* ferryd: the ferry server and its administration. One table of subcommands, one file each. */
+#include "cli/common/dispatch.h"
+#include "cli/ferryd/ferryd.h"
 
-#include "cli/common/cli.h"
+static const struct cli_command commands[] = {
+	{ "init", cmd_init, "create a data directory: root CA, server certificate, database" },
+	{ "ca", cmd_ca, "ca export: print the root certificate for clients" },
+	{ "user", cmd_user, "user add | list | disable | enable | passwd" },
+	{ "cert", cmd_cert, "cert revoke: revoke a user's certificates or one serial" },
+	{ "serve", cmd_serve, "accept TLS 1.3 connections: enrolment and sessions" },
+};
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "ferryd: the ferry server \xe2\x80\x94 not yet serving; see ferry(1)\n\n"
-	    "Usage: ferryd --help | --version\n");
-}
+static const struct cli_program program = {
+	"ferryd", commands, sizeof(commands) / sizeof(commands[0]),
+	"Every command takes --data DIR (default $FERRY_DATA, else " FERRYD_DEFAULT_DATA ") and\n"
+	"--config FILE (default DIR/ferryd.conf). Run 'ferryd <command> --help' for a\n"
+	"command's options; see ferryd(8).\n",
+};
 
 int
 main(int argc, char **argv)
 {
-	cli_init("ferryd");
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("ferryd %s\n", FERRY_VERSION);
-		return CLI_EXIT_OK;
-	}
-	if (argc > 1) {
-		fprintf(stderr, "ferryd: unknown argument '%s' (try 'ferryd --help')\n", argv[1]);
-		return CLI_EXIT_USAGE;
-	}
-	usage(stderr);
-	return CLI_EXIT_USAGE;
+	return cli_dispatch(&program, argc, argv);
 }
