@@ -250,3 +250,180 @@ have_gnu_time() { [ -x /usr/bin/time ] && /usr/bin/time -f %M true 2>/dev/null; 
 sha256_of() {
 	openssl dgst -sha256 -r "$@" | cut -d' ' -f1
 }
+
+# ---- a live server (ferryd) on loopback ----------------------------------------------------
+
+# server_init DIR [INIT-OPTION]...: `ferryd init` a fresh data directory at DIR.
+server_init() {
+	local dir=$1
+	shift
+	[ -x "$FERRYD" ] || fail "FERRYD is not set to the ferryd binary"
+	"$FERRYD" init --data "$dir" "$@" >"$T/init.out" 2>"$T/last.err" ||
+		fail "ferryd init --data $dir $*"
+}
+
+# server_conf DIR KEY VALUE: set KEY in DIR/ferryd.conf (replacing an uncommented line).
+server_conf() {
+	local conf=$1/ferryd.conf
+	[ -f "$conf" ] || : >"$conf"
+	sed -i "/^[[:space:]]*$2[[:space:]]*=/d" "$conf" || fail "server_conf $*"
+	printf '%s = %s\n' "$2" "$3" >>"$conf"
+}
+
+# server_add_user DIR NAME PASSWORD: `ferryd user add` with the password from a file.
+server_add_user() {
+	printf '%s\n' "$3" >"$T/pw.$2"
+	"$FERRYD" user add --data "$1" --password-file "$T/pw.$2" "$2" >"$T/last.out" \
+		2>"$T/last.err" || fail "ferryd user add $2"
+}
+
+# server_start DIR [SERVE-OPTION]...: run `ferryd serve --data DIR` on a loopback port in
+# the background and wait until it accepts connections. Sets SERVER_PID, SERVER_PORT,
+# SERVER_ADDR (127.0.0.1:PORT) and SERVER_LOG; the server is stopped when the test exits.
+# Asks for port 0 and reads "listening on 127.0.0.1:PORT" from the log; a server that
+# cannot bind port 0 gets a random high port instead.
+SERVER_SEQ=0
+server_start() {
+	local dir=$1 port="" i try
+	shift
+	for try in 0 1 2 3 4; do
+		SERVER_SEQ=$((SERVER_SEQ + 1))
+		SERVER_LOG=$T/ferryd.$SERVER_SEQ.log
+		if [ "$try" -eq 0 ]; then
+			port=0
+		else
+			port=$((20000 + RANDOM % 40000))
+		fi
+		"$FERRYD" serve --data "$dir" --listen "127.0.0.1:$port" "$@" \
+			</dev/null >"$SERVER_LOG" 2>&1 &
+		SERVER_PID=$!
+		on_exit "kill -TERM $SERVER_PID; wait $SERVER_PID"
+		for i in $(seq 1 100); do
+			if [ "$port" -eq 0 ]; then
+				SERVER_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+					"$SERVER_LOG" | head -n1)
+				[ -n "$SERVER_PORT" ] && break
+			elif grep -q 'listening on' "$SERVER_LOG" ||
+				(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				SERVER_PORT=$port
+				break
+			fi
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if [ -n "${SERVER_PORT:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+			SERVER_ADDR=127.0.0.1:$SERVER_PORT
+			export SERVER_PORT SERVER_ADDR SERVER_LOG SERVER_PID
+			return 0
+		fi
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PORT=
+	done
+	cp "$SERVER_LOG" "$T/last.err"
+	fail "ferryd serve did not start (log: $SERVER_LOG)"
+}
+
+# server_stop: stop the server server_start started last (SIGTERM), and wait for it.
+server_stop() {
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PORT=
+}
+
+# server_log_has REGEX: the server's log has a line matching REGEX (extended), waiting up
+# to 5 s for it to appear.
+server_log_has() {
+	local i
+	for i in $(seq 1 50); do
+		grep -Eq -- "$1" "$SERVER_LOG" && { check; return 0; }
+		sleep 0.1
+	done
+	cp "$SERVER_LOG" "$T/last.err"
+	fail "no line matching /$1/ in the server log"
+}
+
+# enroll_user PROFILE NAME PASSWORD [ENROLL-OPTION]...: `ferry enroll` against the running
+# server with root $DATA/ca.pem ($DATA defaults to the data directory of the test).
+enroll_user() {
+	local prof=$1 user=$2 pw=$3
+	shift 3
+	printf '%s\n' "$pw" >"$T/enroll-pw"
+	"$FERRY" enroll --profile "$prof" --server "$SERVER_ADDR" --ca "${DATA:?}/ca.pem" \
+		--user "$user" --password-file "$T/enroll-pw" "$@"
+}
+
+# ---- raw protocol bytes (docs/PROTOCOL.md), for sending what ferry never would ------------
+
+# wire_u8 N, wire_u16 N, wire_u32 N: big-endian bytes on stdout.
+wire_u8() {
+	# shellcheck disable=SC2059
+	printf "\\$(printf '%03o' "$(($1 & 255))")"
+}
+wire_u16() { wire_u8 $(($1 >> 8)); wire_u8 "$1"; }
+wire_u32() { wire_u16 $(($1 >> 16)); wire_u16 $(($1 & 65535)); }
+
+# wire_str8 STRING / wire_str16 STRING: length-prefixed bytes (the length counts bytes).
+wire_str8() { local LC_ALL=C; wire_u8 ${#1}; printf '%s' "$1"; }
+wire_str16() { local LC_ALL=C; wire_u16 ${#1}; printf '%s' "$1"; }
+
+# wire_bytes16 FILE: u16 length + the bytes of FILE.
+wire_bytes16() { wire_u16 "$(file_size "$1")"; cat "$1"; }
+
+# wire_frame TYPE PAYLOAD-FILE: one frame.
+wire_frame() { printf '%s' "$1"; wire_u32 "$(file_size "$2")"; cat "$2"; }
+
+# wire_helo PURPOSE [MIN MAX]: a HELO request frame.
+wire_helo() {
+	{ wire_u16 "${2:-1}"; wire_u16 "${3:-1}"; wire_u8 "$1"; wire_str8 "e2e-test"; } \
+		>"$T/helo.payload"
+	wire_frame HELO "$T/helo.payload"
+}
+
+# wire_enrl USER PASSWORD CSR-DER-FILE: an ENRL frame.
+wire_enrl() {
+	{ wire_str8 "$1"; wire_str16 "$2"; wire_bytes16 "$3"; } >"$T/enrl.payload"
+	wire_frame ENRL "$T/enrl.payload"
+}
+
+# wire_session ROOT INPUT OUTPUT [S_CLIENT-OPTION]...: open TLS 1.3 to the running server,
+# verifying its certificate against ROOT, send the bytes of INPUT and keep what the server
+# answers until it closes in OUTPUT (s_client's messages go to OUTPUT.err).
+wire_session() {
+	local root=$1 in=$2 out=$3
+	shift 3
+	timeout 30 openssl s_client -connect "$SERVER_ADDR" -tls1_3 -CAfile "$root" \
+		-verify_return_error -quiet "$@" <"$in" >"$out" 2>"$out.err"
+}
+
+# wire_frames FILE: "TYPE LENGTH" for each frame in FILE (a server's answer).
+wire_frames() {
+	local off=0 size len
+	size=$(file_size "$1")
+	while [ $((off + 8)) -le "$size" ]; do
+		len=$(u32_at "$1" $((off + 4)))
+		printf '%s %s\n' "$(copy_range "$1" "$off" 4 | tr -c 'A-Z0-9' '?')" "$len"
+		off=$((off + 8 + len))
+	done
+}
+
+# wire_frame_payload FILE N: the payload of frame N (from 0) of FILE on stdout.
+wire_frame_payload() {
+	local off=0 i=0 len
+	while :; do
+		len=$(u32_at "$1" $((off + 4)))
+		[ -n "$len" ] || return 1
+		if [ "$i" -eq "$2" ]; then
+			copy_range "$1" $((off + 8)) "$len"
+			return 0
+		fi
+		off=$((off + 8 + len))
+		i=$((i + 1))
+	done
+}
+
+# wire_errr_code FILE N: the code of ERRR frame N of FILE (decimal).
+wire_errr_code() {
+	wire_frame_payload "$1" "$2" >"$T/errr.payload" || return 1
+	u16_at "$T/errr.payload" 0
+}

@@ -9,5 +9,7 @@
 int cmd_keygen(int argc, char **argv);
 int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
 
 #endif
