@@ -140,7 +140,12 @@ pt_subject(X509 *cert)
 	assert_true(X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
 	    XN_FLAG_RFC2253) >= 0);
 	n = BIO_get_mem_data(bio, &data);
-	assert_non_null(s = strndup(n > 0 ? data : "", n > 0 ? (size_t)n : 0));
+	if (n < 0)
+		n = 0;
+	/* Copied by length: the BIO's data is not NUL-terminated. */
+	assert_non_null(s = malloc((size_t)n + 1));
+	memcpy(s, data, (size_t)n);
+	s[n] = '\0';
 	BIO_free(bio);
 	return s;
 }
