@@ -13,6 +13,7 @@
 #include "net/tls.h"
 #include "pki/pki.h"
 #include "util/atomic_file.h"
+#include "util/config.h"
 #include "util/err.h"
 #include "util/io.h"
 
@@ -162,25 +163,28 @@ profile_check_server(const char *addr)
 	return tls_parse_host_port(addr, host, sizeof(host), &port);
 }
 
-static char *
-trim(char *s)
+/* One key of profile.conf; config_parse prefixes errors with "FILE:LINE: ". */
+static int
+conf_key(void *arg, const char *key, const char *value, unsigned line)
 {
-	char *e;
+	struct profile *p = arg;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
+	(void)line;
+	if (strcmp(key, "server") != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "unknown key '%.64s'", key);
+	if (profile_check_server(value) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "'%.300s' is not HOST:PORT", value);
+	free(p->server);
+	if ((p->server = strdup(value)) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	return 0;
 }
 
 int
 profile_load_conf(struct profile *p)
 {
-	char *data = NULL, *line, *next, *key, *val, *eq;
+	char *data = NULL;
 	size_t len = 0;
-	unsigned lineno = 0;
 	int r;
 
 	free(p->server);
@@ -189,46 +193,7 @@ profile_load_conf(struct profile *p)
 		return 0;
 	if ((r = io_read_file(p->conf_path, FERRY_MAX_PROFILE_CONF, &data, &len)) != 0)
 		goto out;
-	if (strlen(data) != len) {
-		r = ferry_fail(FERRY_ERR_FORMAT, "%s: contains a NUL byte", p->conf_path);
-		goto out;
-	}
-	for (line = data; line != NULL && *line != '\0'; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (strlen(line) > FERRY_MAX_PROFILE_LINE) {
-			r = ferry_fail(FERRY_ERR_FORMAT, "%s:%u: line too long", p->conf_path, lineno);
-			goto out;
-		}
-		line = trim(line);
-		if (*line == '\0' || *line == '#')
-			continue;
-		if ((eq = strchr(line, '=')) == NULL) {
-			r = ferry_fail(FERRY_ERR_FORMAT, "%s:%u: expected 'key = value'",
-			    p->conf_path, lineno);
-			goto out;
-		}
-		*eq = '\0';
-		key = trim(line);
-		val = trim(eq + 1);
-		if (strcmp(key, "server") != 0) {
-			r = ferry_fail(FERRY_ERR_FORMAT, "%s:%u: unknown key '%.64s'", p->conf_path,
-			    lineno, key);
-			goto out;
-		}
-		if (profile_check_server(val) != 0) {
-			r = ferry_fail(FERRY_ERR_FORMAT, "%s:%u: '%.300s' is not HOST:PORT",
-			    p->conf_path, lineno, val);
-			goto out;
-		}
-		free(p->server);
-		if ((p->server = strdup(val)) == NULL) {
-			r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	r = 0;
+	r = config_parse(data, len, p->conf_path, conf_key, p);
 out:
 	if (data != NULL)
 		OPENSSL_clear_free(data, len + 1);

@@ -21,10 +21,6 @@
 
 #include "util/limits.h"
 
-/* Bounds on profile.conf (client module; certificate files use FERRY_MAX_CERT_FILE). */
-#define FERRY_MAX_PROFILE_CONF   4096u        /* the whole file */
-#define FERRY_MAX_PROFILE_LINE   1024u        /* one line */
-
 struct profile {
 	char *dir;          /* the profile directory */
 	char *key_path;     /* dir/key.pem */
@@ -64,8 +60,9 @@ int profile_check_absent(const struct profile *p);
 
 /*
  * Read profile.conf into p->server. A missing file leaves p->server NULL and returns 0.
- * Unknown keys, malformed lines, lines over FERRY_MAX_PROFILE_LINE or a file over
- * FERRY_MAX_PROFILE_CONF: FERRY_ERR_FORMAT naming the file and line.
+ * Parsed with util/config.h: unknown keys, malformed lines, lines over
+ * FERRY_MAX_CONFIG_LINE or a file over FERRY_MAX_PROFILE_CONF: an error naming the file
+ * and line.
  */
 int profile_load_conf(struct profile *p);
 

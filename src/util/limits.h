@@ -64,4 +64,7 @@
 #define FERRY_CRL_DAYS           7u              /* CRL nextUpdate - lastUpdate */
 #define FERRY_CERT_BACKDATE      300             /* notBefore = now - this (seconds), clock skew */
 
+/* Client profile (src/client). */
+#define FERRY_MAX_PROFILE_CONF   4096u        /* profile.conf, the whole file */
+
 #endif
