@@ -152,31 +152,54 @@ out:
 	return r;
 }
 
-int
-pki_cert_load(const char *path, X509 **out)
+/*
+ * Read the PEM file at path (at most FERRY_MAX_CERT_FILE bytes) and decode its first
+ * object with read (PEM_read_bio_X509 or PEM_read_bio_X509_CRL); what names it in the
+ * error. Returns the object or NULL with the error recorded in *r.
+ */
+static void *
+load_pem(const char *path, void *(*read)(BIO *), const char *what, int *r)
 {
 	char *text = NULL;
 	size_t len = 0;
 	BIO *bio = NULL;
-	int r;
+	void *obj = NULL;
 
-	*out = NULL;
-	if ((r = io_read_file(path, FERRY_MAX_CERT_FILE, &text, &len)) != 0)
+	if ((*r = io_read_file(path, FERRY_MAX_CERT_FILE, &text, &len)) != 0)
 		goto out;
 	if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
-		r = ferry_fail(FERRY_ERR_NOMEM, "%s: out of memory", path);
+		*r = ferry_fail(FERRY_ERR_NOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	if ((*out = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+	if ((obj = read(bio)) == NULL) {
 		ERR_clear_error();
-		r = ferry_fail(FERRY_ERR_FORMAT, "%s: no PEM certificate found", path);
-		goto out;
+		*r = ferry_fail(FERRY_ERR_FORMAT, "%s: no PEM %s found", path, what);
 	}
-	r = 0;
 out:
 	BIO_free(bio);
 	if (text != NULL)
 		OPENSSL_clear_free(text, len + 1);
+	return obj;
+}
+
+static void *
+read_x509(BIO *bio)
+{
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static void *
+read_crl(BIO *bio)
+{
+	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+}
+
+int
+pki_cert_load(const char *path, X509 **out)
+{
+	int r;
+
+	*out = load_pem(path, read_x509, "certificate", &r);
 	return r;
 }
 
@@ -233,28 +256,9 @@ pki_crl_save(X509_CRL *crl, const char *path)
 int
 pki_crl_load(const char *path, X509_CRL **out)
 {
-	char *text = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
 	int r;
 
-	*out = NULL;
-	if ((r = io_read_file(path, FERRY_MAX_CERT_FILE, &text, &len)) != 0)
-		goto out;
-	if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
-		r = ferry_fail(FERRY_ERR_NOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	if ((*out = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		r = ferry_fail(FERRY_ERR_FORMAT, "%s: no PEM CRL found", path);
-		goto out;
-	}
-	r = 0;
-out:
-	BIO_free(bio);
-	if (text != NULL)
-		OPENSSL_clear_free(text, len + 1);
+	*out = load_pem(path, read_crl, "CRL", &r);
 	return r;
 }
 
