@@ -70,9 +70,13 @@ chunk_reader_next(struct chunk_reader *cr, uint8_t **p, size_t *len, bool *last)
 }
 
 static void
-report(const struct sealed_progress *progress, uint64_t done)
+report(const struct sealed_progress *progress, const uint8_t *pt, size_t len, uint64_t done)
 {
-	if (progress != NULL && progress->update != NULL)
+	if (progress == NULL)
+		return;
+	if (progress->plaintext != NULL)
+		progress->plaintext(progress->arg, pt, len);
+	if (progress->update != NULL)
 		progress->update(progress->arg, done);
 }
 
@@ -110,13 +114,13 @@ sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpts,
 	while (!last) {
 		if ((r = chunk_reader_next(&cr, &buf, &got, &last)) != 0)
 			goto out;
+		done += got;
+		report(progress, buf, got, done);
 		if ((r = sealed_stream_seal(stream, index, last, buf, got, buf)) != 0)
 			goto out;
 		if ((r = io_write_full(out_fd, buf, got + SEALED_TAG_LEN)) != 0)
 			goto out;
-		done += got;
 		index++;
-		report(progress, done);
 	}
 out:
 	OPENSSL_cleanse(file_key, sizeof(file_key));
@@ -153,43 +157,32 @@ explain_chunk_failure(struct sealed_stream *stream, uint64_t index, bool last,
 	    (unsigned long long)offset);
 }
 
-int
-sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
-    const struct sealed_progress *progress)
+/*
+ * Authenticate the payload that follows header h on in_fd, chunk by chunk, handing each
+ * verified chunk (its ciphertext and its plaintext) to sink. *plaintext_len receives the
+ * total plaintext size.
+ */
+static int
+payload_open(int in_fd, const struct sealed_header *h, struct sealed_stream *stream,
+    int (*sink)(void *arg, const uint8_t *ct, size_t ct_len, const uint8_t *pt, size_t pt_len),
+    void *arg, uint64_t *plaintext_len)
 {
-	uint8_t file_key[SEALED_FILE_KEY_LEN];
-	struct sealed_stream *stream = NULL;
-	struct sealed_header h;
 	struct chunk_reader cr = { .buf = { NULL, NULL } };
-	struct fbuf *raw = NULL;
 	uint8_t *ct, *pt = NULL;
-	uint64_t index = 0, offset, done = 0;
-	size_t got, cap = 0;
+	uint64_t index = 0, offset = h->len, done = 0;
+	size_t got, cap;
 	bool last = false;
 	int r;
 
-	if ((raw = fbuf_new(FERRY_MAX_HEADER)) == NULL) {
-		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = sealed_header_read_fd(in_fd, raw, &h)) != 0)
-		goto out;
-	if ((r = sealed_header_unwrap(&h, ids, nids, file_key)) != 0)
-		goto out;
-	r = sealed_stream_new(file_key, h.nonce, &stream);
-	OPENSSL_cleanse(file_key, sizeof(file_key));
-	if (r != 0)
-		goto out;
 	/* Plaintext goes to its own buffer, so a chunk that fails can be examined again for
 	 * the message. */
-	cap = (size_t)h.chunk_size + SEALED_TAG_LEN;
+	cap = (size_t)h->chunk_size + SEALED_TAG_LEN;
 	if ((r = chunk_reader_init(&cr, in_fd, cap, cap)) != 0)
 		goto out;
 	if ((pt = io_buffer_new(cap)) == NULL) {
 		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	offset = h.len;
 	while (!last) {
 		if ((r = chunk_reader_next(&cr, &ct, &got, &last)) != 0)
 			goto out;
@@ -209,18 +202,128 @@ sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size
 			    (unsigned long long)index, (unsigned long long)offset);
 			goto out;
 		}
-		if ((r = io_write_full(out_fd, pt, got - SEALED_TAG_LEN)) != 0)
+		if ((r = sink(arg, ct, got, pt, got - SEALED_TAG_LEN)) != 0)
 			goto out;
 		done += got - SEALED_TAG_LEN;
 		offset += got;
 		index++;
-		report(progress, done);
 	}
+	*plaintext_len = done;
 	r = 0;
 out:
 	io_buffer_free(pt, cap);
 	chunk_reader_free(&cr);
+	return r;
+}
+
+/* Read and parse the header on in_fd into raw/h and derive the payload stream. */
+static int
+header_open(int in_fd, const struct sealed_identity *ids, size_t nids, struct fbuf **raw,
+    struct sealed_header *h, struct sealed_stream **stream)
+{
+	uint8_t file_key[SEALED_FILE_KEY_LEN];
+	int r;
+
+	if ((*raw = fbuf_new(FERRY_MAX_HEADER)) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	if ((r = sealed_header_read_fd(in_fd, *raw, h)) != 0)
+		return r;
+	if ((r = sealed_header_unwrap(h, ids, nids, file_key)) != 0)
+		return r;
+	r = sealed_stream_new(file_key, h->nonce, stream);
+	OPENSSL_cleanse(file_key, sizeof(file_key));
+	return r;
+}
+
+struct decrypt_sink {
+	int out_fd;
+	uint64_t done;
+	const struct sealed_progress *progress;
+};
+
+static int
+decrypt_chunk(void *arg, const uint8_t *ct, size_t ct_len, const uint8_t *pt, size_t pt_len)
+{
+	struct decrypt_sink *ds = arg;
+	int r;
+
+	(void)ct;
+	(void)ct_len;
+	if ((r = io_write_full(ds->out_fd, pt, pt_len)) != 0)
+		return r;
+	ds->done += pt_len;
+	report(ds->progress, pt, pt_len, ds->done);
+	return 0;
+}
+
+int
+sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
+    const struct sealed_progress *progress)
+{
+	struct decrypt_sink ds = { out_fd, 0, progress };
+	struct sealed_stream *stream = NULL;
+	struct sealed_header h;
+	struct fbuf *raw = NULL;
+	uint64_t len;
+	int r;
+
+	if ((r = header_open(in_fd, ids, nids, &raw, &h, &stream)) == 0)
+		r = payload_open(in_fd, &h, stream, decrypt_chunk, &ds, &len);
 	sealed_stream_free(stream);
+	fbuf_free(raw);
+	return r;
+}
+
+static int
+copy_chunk(void *arg, const uint8_t *ct, size_t ct_len, const uint8_t *pt, size_t pt_len)
+{
+	(void)pt;
+	(void)pt_len;
+	return io_write_full(*(int *)arg, ct, ct_len);
+}
+
+int
+sealed_rewrap_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
+    const struct sealed_recipient *rcpts, size_t nrcpts, bool verify,
+    uint64_t *plaintext_len)
+{
+	struct sealed_stream *stream = NULL;
+	struct sealed_header h;
+	struct fbuf *raw = NULL, *header = NULL;
+	uint8_t *buf = NULL;
+	uint64_t len = 0;
+	size_t got;
+	int r;
+
+	if ((r = header_open(in_fd, ids, nids, &raw, &h, &stream)) != 0)
+		goto out;
+	if ((header = fbuf_new(FERRY_MAX_HEADER)) == NULL) {
+		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = sealed_header_rewrap(&h, ids, nids, rcpts, nrcpts, header)) != 0 ||
+	    (r = io_write_full(out_fd, fbuf_ptr(header), fbuf_len(header))) != 0)
+		goto out;
+	if (verify) {
+		r = payload_open(in_fd, &h, stream, copy_chunk, &out_fd, &len);
+		goto out;
+	}
+	/* Unverified: the reader of out_fd authenticates every chunk itself. */
+	if ((buf = io_buffer_new(FERRY_DEFAULT_CHUNK)) == NULL) {
+		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	do {
+		if ((r = io_read_full(in_fd, buf, FERRY_DEFAULT_CHUNK, &got)) != 0 ||
+		    (r = io_write_full(out_fd, buf, got)) != 0)
+			goto out;
+	} while (got == FERRY_DEFAULT_CHUNK);
+out:
+	if (r == 0 && plaintext_len != NULL)
+		*plaintext_len = len;
+	io_buffer_free(buf, FERRY_DEFAULT_CHUNK);
+	sealed_stream_free(stream);
+	fbuf_free(header);
 	fbuf_free(raw);
 	return r;
 }

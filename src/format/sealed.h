@@ -134,9 +134,14 @@ int sealed_stream_open(struct sealed_stream *s, uint64_t index, bool last,
 
 /* ---- whole files --------------------------------------------------------------------- */
 
-/* Called with the running count of plaintext bytes after each chunk. */
+/*
+ * Callbacks while a whole file is processed; either may be NULL. update gets the running
+ * count of plaintext bytes after each chunk; plaintext sees each chunk's plaintext in
+ * order (on decryption only once it has been authenticated), e.g. to hash it.
+ */
 struct sealed_progress {
 	void (*update)(void *arg, uint64_t done);
+	void (*plaintext)(void *arg, const uint8_t *p, size_t len);
 	void *arg;
 };
 
@@ -152,5 +157,31 @@ int sealed_encrypt_fd(int in_fd, int out_fd, const struct sealed_recipient *rcpt
  */
 int sealed_decrypt_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
     const struct sealed_progress *progress);
+
+/* ---- re-wrapping ------------------------------------------------------------------ */
+
+/*
+ * Re-wrap a parsed header for other recipients (docs/FORMAT.md, "Re-wrapping a header"):
+ * unwrap the file key with ids and verify the MAC (as sealed_header_unwrap(), with its
+ * errors), then append to out a new header with the same chunk size and nonce, the file
+ * key wrapped only for rcpts (as sealed_header_build(), with its rules) and a new MAC.
+ * The payload that followed h stays valid unchanged after the new header, since the
+ * payload key depends only on the file key and the nonce. Stanzas of h (unknown types
+ * included) are not carried over. The file key is wiped; on failure out is left as it
+ * was.
+ */
+int sealed_header_rewrap(const struct sealed_header *h, const struct sealed_identity *ids,
+    size_t nids, const struct sealed_recipient *rcpts, size_t nrcpts, struct fbuf *out);
+
+/*
+ * Read one sealed stream from in_fd and write it to out_fd with its header re-wrapped
+ * (sealed_header_rewrap) and its payload bytes unchanged: no chunk is re-encrypted. With
+ * verify, every chunk is authenticated before it is written (with sealed_decrypt_fd's
+ * errors for damaged, reordered, truncated or extended streams) and *plaintext_len (may be
+ * NULL) receives the plaintext size; without, the payload is copied as it comes.
+ */
+int sealed_rewrap_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
+    const struct sealed_recipient *rcpts, size_t nrcpts, bool verify,
+    uint64_t *plaintext_len);
 
 #endif

@@ -54,6 +54,16 @@ static const char *const migrations[] = {
 	"  window_start INTEGER NOT NULL,"
 	"  locked_until INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 1;",
+	/* 1 -> 2: the at-rest key hierarchy (store/vault.h): the master key's check value
+	 * (one row) and each user's key, wrapped by the master key. */
+	"CREATE TABLE master ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  key_check BLOB NOT NULL);"
+	"CREATE TABLE user_keys ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  key_id BLOB NOT NULL UNIQUE,"
+	"  wrapped BLOB NOT NULL);"
+	"PRAGMA user_version = 2;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -890,4 +900,12 @@ db_auth_succeeded(struct db *db, const char *scope)
 out:
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- for other store modules ------------------------------------------------------ */
+
+struct sqlite3 *
+db_sqlite(struct db *db)
+{
+	return db->h;
 }

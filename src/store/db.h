@@ -22,7 +22,7 @@
 #include "util/limits.h"
 
 /* The schema version this code writes; a file with a larger user_version is refused. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 struct db;
 
@@ -168,5 +168,14 @@ int db_auth_failed(struct db *db, const char *scope, int64_t now, const struct a
 
 /* Forget the scope's failures (after a successful attempt). */
 int db_auth_succeeded(struct db *db, const char *scope);
+
+/* ---- for other store modules ------------------------------------------------------ */
+
+/*
+ * The connection itself, for modules of src/store that keep their own tables (the
+ * vault, store/vault.h). They follow this file's rules: prepared statements, bound
+ * parameters, BEGIN IMMEDIATE for read-modify-write. Not for use outside src/store.
+ */
+struct sqlite3 *db_sqlite(struct db *db);
 
 #endif

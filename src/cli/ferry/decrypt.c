@@ -167,7 +167,7 @@ cmd_decrypt(int argc, char **argv)
 	struct cli_input in = { .fd = -1 };
 	struct cli_output out = { .fd = -1, .af = { .fd = -1 } };
 	struct cli_progress_hook hook = { 0 };
-	struct sealed_progress sp;
+	struct sealed_progress sp = { .update = NULL };
 	enum cli_progress_mode pmode = CLI_PROGRESS_AUTO;
 	enum peek_result peek = PEEK_UNKNOWN;
 	bool want_pass = false, use_keys = false, use_pass = false;

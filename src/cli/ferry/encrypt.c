@@ -89,7 +89,7 @@ cmd_encrypt(int argc, char **argv)
 	struct cli_input in = { .fd = -1 };
 	struct cli_output out = { .fd = -1, .af = { .fd = -1 } };
 	struct cli_progress_hook hook = { 0 };
-	struct sealed_progress sp;
+	struct sealed_progress sp = { .update = NULL };
 	enum cli_progress_mode pmode = CLI_PROGRESS_AUTO;
 	bool want_pass = false, have_work_factor = false;
 	uint64_t chunk = FERRY_DEFAULT_CHUNK, log2n = FERRY_SCRYPT_DEFAULT_LOG2N;
