@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -19,6 +20,9 @@ static const char *const error_names[] = {
 	[PROTO_ERR_CERT_REQUIRED] = "CERT_REQUIRED",
 	[PROTO_ERR_REVOKED] = "REVOKED",
 	[PROTO_ERR_TIMEOUT] = "TIMEOUT",
+	[PROTO_ERR_INTEGRITY] = "INTEGRITY",
+	[PROTO_ERR_NOT_FOUND] = "NOT_FOUND",
+	[PROTO_ERR_NAME] = "NAME",
 };
 
 const char *
@@ -608,6 +612,15 @@ proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code)
 	case PROTO_ERR_PROTOCOL:
 		ret = FERRY_ERR_FORMAT;
 		break;
+	case PROTO_ERR_INTEGRITY:
+		ret = FERRY_ERR_AUTH;
+		break;
+	case PROTO_ERR_NOT_FOUND:
+		ret = FERRY_ERR_NOT_FOUND;
+		break;
+	case PROTO_ERR_NAME:
+		ret = FERRY_ERR_USAGE;
+		break;
 	default:
 		ret = FERRY_ERR_IO;
 		break;
@@ -615,4 +628,356 @@ proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code)
 	if (m.message[0] != '\0')
 		return ferry_fail(ret, "%s: %s: %s", who, proto_error_name(m.code), m.message);
 	return ferry_fail(ret, "%s: %s", who, proto_error_name(m.code));
+}
+
+/* ---- store operations --------------------------------------------------------------- */
+
+/* An object name field: str16, 0..FERRY_MAX_OBJECT_NAME bytes (with utf8: at least 1),
+ * no NUL; with utf8 also valid UTF-8 without control characters. Copied into dst. A
+ * request's name may be empty here so that the server refuses it as NAME, not PROTOCOL. */
+static int
+get_name(struct freader *r, char *dst, bool utf8, const char *msg)
+{
+	const uint8_t *v;
+	uint16_t n;
+	unsigned min = utf8 ? 1 : 0;
+
+	if (freader_get_u16(r, &n) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: name: truncated", msg);
+	if (n < min || n > FERRY_MAX_OBJECT_NAME)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: name: %u bytes, must be %u to %u", msg,
+		    n, min, FERRY_MAX_OBJECT_NAME);
+	if (freader_get_view(r, n, &v) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: name: truncated", msg);
+	if (memchr(v, 0, n) != NULL)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: name: contains a NUL byte", msg);
+	if (utf8 && !proto_text_utf8(v, n))
+		return ferry_fail(FERRY_ERR_FORMAT,
+		    "%s: name: not UTF-8 text without control characters", msg);
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Check a name to encode (min..FERRY_MAX_OBJECT_NAME bytes) and append it as str16. */
+static int
+put_name(struct fbuf *out, const char *name, size_t min, const char *msg)
+{
+	size_t n = strnlen(name, FERRY_MAX_OBJECT_NAME + 1);
+
+	if (n < min || n > FERRY_MAX_OBJECT_NAME)
+		return ferry_fail(FERRY_ERR_USAGE, "%s: name must be %zu to %u bytes", msg, min,
+		    FERRY_MAX_OBJECT_NAME);
+	return encoded(put_bytes16(out, name, n), msg);
+}
+
+int
+proto_put_encode(const struct proto_put *m, struct fbuf *out)
+{
+	int r;
+
+	if ((r = put_name(out, m->name, 0, "PUTF")) != 0)
+		return r;
+	return encoded(fbuf_put_u64(out, m->size), "PUTF");
+}
+
+int
+proto_put_decode(const uint8_t *p, size_t len, struct proto_put *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if ((ret = get_name(&r, m->name, false, "PUTF")) != 0)
+		goto out;
+	if (freader_get_u64(&r, &m->size) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "PUTF: size: truncated");
+		goto out;
+	}
+	ret = get_end(&r, "PUTF");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_ofst_encode(const struct proto_ofst *m, struct fbuf *out)
+{
+	return encoded(fbuf_put_u64(out, m->offset), "OFST");
+}
+
+int
+proto_ofst_decode(const uint8_t *p, size_t len, struct proto_ofst *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u64(&r, &m->offset) != 0)
+		ret = ferry_fail(FERRY_ERR_FORMAT, "OFST: offset: truncated");
+	else
+		ret = get_end(&r, "OFST");
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_done_encode(const struct proto_done *m, struct fbuf *out)
+{
+	if (!m->has_sha256)
+		return 0;
+	return encoded(fbuf_put(out, m->sha256, PROTO_SHA256_LEN), "DONE");
+}
+
+int
+proto_done_decode(const uint8_t *p, size_t len, struct proto_done *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (len == 0)
+		return 0;
+	if (len != PROTO_SHA256_LEN)
+		return ferry_fail(FERRY_ERR_FORMAT, "DONE: %zu bytes, must be 0 or %u", len,
+		    PROTO_SHA256_LEN);
+	m->has_sha256 = true;
+	memcpy(m->sha256, p, PROTO_SHA256_LEN);
+	return 0;
+}
+
+int
+proto_stor_encode(const struct proto_stor *m, struct fbuf *out)
+{
+	int r;
+
+	if ((r = fbuf_put_u64(out, m->size)) == 0 &&
+	    (r = fbuf_put(out, m->sha256, PROTO_SHA256_LEN)) == 0)
+		r = fbuf_put_u64(out, m->stored);
+	return encoded(r, "STOR");
+}
+
+int
+proto_stor_decode(const uint8_t *p, size_t len, struct proto_stor *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u64(&r, &m->size) != 0 ||
+	    freader_get_bytes(&r, m->sha256, PROTO_SHA256_LEN) != 0 ||
+	    freader_get_u64(&r, &m->stored) != 0)
+		ret = ferry_fail(FERRY_ERR_FORMAT, "STOR: truncated");
+	else
+		ret = get_end(&r, "STOR");
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_name_encode(const struct proto_name *m, struct fbuf *out)
+{
+	return put_name(out, m->name, 0, "name request");
+}
+
+int
+proto_name_decode(const uint8_t *p, size_t len, const char *msg, struct proto_name *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if ((ret = get_name(&r, m->name, false, msg)) == 0)
+		ret = get_end(&r, msg);
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_file_encode(const struct proto_file *m, struct fbuf *out)
+{
+	int r;
+
+	if ((r = fbuf_put_u64(out, m->size)) == 0)
+		r = fbuf_put(out, m->sha256, PROTO_SHA256_LEN);
+	return encoded(r, "FILE");
+}
+
+int
+proto_file_decode(const uint8_t *p, size_t len, struct proto_file *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if (freader_get_u64(&r, &m->size) != 0 ||
+	    freader_get_bytes(&r, m->sha256, PROTO_SHA256_LEN) != 0)
+		ret = ferry_fail(FERRY_ERR_FORMAT, "FILE: truncated");
+	else
+		ret = get_end(&r, "FILE");
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
+proto_empty_decode(size_t len, const char *msg)
+{
+	if (len != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "%s: %zu payload bytes, must be empty", msg,
+		    len);
+	return 0;
+}
+
+int
+proto_ents_encode(const struct proto_entry *e, size_t count, struct fbuf *out)
+{
+	int r;
+
+	if (count > UINT32_MAX)
+		return ferry_fail(FERRY_ERR_USAGE, "ENTS: too many entries");
+	if ((r = fbuf_put_u32(out, (uint32_t)count)) != 0)
+		return encoded(r, "ENTS");
+	for (size_t i = 0; i < count; i++) {
+		if ((r = put_name(out, e[i].name, 1, "ENTS")) != 0)
+			return r;
+		if ((r = fbuf_put_u64(out, e[i].size)) != 0 ||
+		    (r = fbuf_put_u64(out, e[i].stored)) != 0 ||
+		    (r = fbuf_put(out, e[i].sha256, PROTO_SHA256_LEN)) != 0)
+			return encoded(r, "ENTS");
+	}
+	return 0;
+}
+
+int
+proto_ents_decode(const uint8_t *p, size_t len, struct proto_entry **out, size_t *count)
+{
+	struct proto_entry *e = NULL;
+	struct freader r;
+	uint32_t n;
+	int ret = 0;
+
+	*out = NULL;
+	*count = 0;
+	freader_init(&r, p, len);
+	if (freader_get_u32(&r, &n) != 0)
+		return ferry_fail(FERRY_ERR_FORMAT, "ENTS: count: truncated");
+	if (n > freader_remaining(&r) / PROTO_ENTRY_LEN(1))
+		return ferry_fail(FERRY_ERR_FORMAT, "ENTS: %u entries cannot fit in %zu bytes", n,
+		    freader_remaining(&r));
+	if (n > 0 && (e = calloc(n, sizeof(*e))) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "ENTS: out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		if ((ret = get_name(&r, e[i].name, true, "ENTS")) != 0)
+			goto out;
+		if (freader_get_u64(&r, &e[i].size) != 0 ||
+		    freader_get_u64(&r, &e[i].stored) != 0 ||
+		    freader_get_bytes(&r, e[i].sha256, PROTO_SHA256_LEN) != 0) {
+			ret = ferry_fail(FERRY_ERR_FORMAT, "ENTS: entry %u: truncated", i + 1);
+			goto out;
+		}
+	}
+	ret = get_end(&r, "ENTS");
+out:
+	if (ret != 0) {
+		free(e);
+		return ret;
+	}
+	*out = e;
+	*count = n;
+	return 0;
+}
+
+int
+proto_data_check(size_t len)
+{
+	if (len < 1 || len > FERRY_MAX_DATA_PAYLOAD)
+		return ferry_fail(FERRY_ERR_FORMAT, "DATA: %zu payload bytes, must be 1 to %u",
+		    len, FERRY_MAX_DATA_PAYLOAD);
+	return 0;
+}
+
+/* Encode with enc into a buffer of max bytes and send as one frame of type. */
+#define SEND_WITH(type, max, call)                                                      \
+	do {                                                                            \
+		struct fbuf *b_ = fbuf_new(max);                                        \
+		if (b_ == NULL)                                                         \
+			return ferry_fail(FERRY_ERR_NOMEM, "%s: out of memory", type);  \
+		return payload_send(t, type, b_, (call), timeout_ms);                   \
+	} while (0)
+
+int
+proto_send_put(const struct frame_transport *t, const struct proto_put *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_PUT, FERRY_MAX_FRAME_PREAUTH, proto_put_encode(m, b_));
+}
+
+int
+proto_send_ofst(const struct frame_transport *t, const struct proto_ofst *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_OFST, FERRY_MAX_FRAME_PREAUTH, proto_ofst_encode(m, b_));
+}
+
+int
+proto_send_done(const struct frame_transport *t, const struct proto_done *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_DONE, FERRY_MAX_FRAME_PREAUTH, proto_done_encode(m, b_));
+}
+
+int
+proto_send_stor(const struct frame_transport *t, const struct proto_stor *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_STOR, FERRY_MAX_FRAME_PREAUTH, proto_stor_encode(m, b_));
+}
+
+int
+proto_send_get(const struct frame_transport *t, const struct proto_name *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_GET, FERRY_MAX_FRAME_PREAUTH, proto_name_encode(m, b_));
+}
+
+int
+proto_send_dele(const struct frame_transport *t, const struct proto_name *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_DELE, FERRY_MAX_FRAME_PREAUTH, proto_name_encode(m, b_));
+}
+
+int
+proto_send_file(const struct frame_transport *t, const struct proto_file *m, int timeout_ms)
+{
+	SEND_WITH(PROTO_FILE, FERRY_MAX_FRAME_PREAUTH, proto_file_encode(m, b_));
+}
+
+int
+proto_send_ents(const struct frame_transport *t, const struct proto_entry *e, size_t count,
+    int timeout_ms)
+{
+	SEND_WITH(PROTO_ENTS, FERRY_MAX_FRAME, proto_ents_encode(e, count, b_));
+}
+
+int
+proto_send_list(const struct frame_transport *t, int timeout_ms)
+{
+	return frame_write(t, PROTO_LIST, NULL, 0, timeout_ms);
+}
+
+int
+proto_send_okay(const struct frame_transport *t, int timeout_ms)
+{
+	return frame_write(t, PROTO_OKAY, NULL, 0, timeout_ms);
+}
+
+int
+proto_send_data(const struct frame_transport *t, const void *p, size_t n, int timeout_ms)
+{
+	if (n < 1 || n > FERRY_MAX_DATA_PAYLOAD)
+		return ferry_fail(FERRY_ERR_USAGE, "DATA: %zu bytes, must be 1 to %u", n,
+		    FERRY_MAX_DATA_PAYLOAD);
+	return frame_write(t, PROTO_DATA, p, n, timeout_ms);
 }

@@ -14,6 +14,7 @@
 #ifndef FERRY_NET_PROTO_H
 #define FERRY_NET_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,22 @@
 #define PROTO_ENRL "ENRL"
 #define PROTO_CERT "CERT"
 #define PROTO_ERRR "ERRR"
+/* Store operations (docs/PROTOCOL.md, "Store operations"), only in an accepted session. */
+#define PROTO_PUT  "PUTF"  /* C->S: start an upload */
+#define PROTO_OFST "OFST"  /* S->C: upload accepted, send from this offset */
+#define PROTO_DATA "DATA"  /* either way: the next bytes of a sealed stream */
+#define PROTO_DONE "DONE"  /* end of a stream: C->S with the plaintext SHA-256, S->C empty */
+#define PROTO_STOR "STOR"  /* S->C: upload committed */
+#define PROTO_GET  "GETF"  /* C->S: fetch an object */
+#define PROTO_FILE "FILE"  /* S->C: the object follows */
+#define PROTO_LIST "LIST"  /* C->S: list my objects (empty payload) */
+#define PROTO_ENTS "ENTS"  /* S->C: the list */
+#define PROTO_DELE "DELE"  /* C->S: delete an object */
+#define PROTO_OKAY "OKAY"  /* S->C: done (empty payload) */
+
+/* PUTF size when the client does not know the plaintext size in advance (stdin). */
+#define PROTO_SIZE_UNKNOWN UINT64_MAX
+#define PROTO_SHA256_LEN 32
 
 enum proto_purpose {
 	PROTO_PURPOSE_ENROL = 1,   /* enrolment: server authentication only */
@@ -49,6 +66,9 @@ enum proto_error_code {
 	PROTO_ERR_CERT_REQUIRED = 9, /* no client certificate where one is needed */
 	PROTO_ERR_REVOKED = 10,      /* certificate revoked, expired, or its user disabled */
 	PROTO_ERR_TIMEOUT = 11,      /* handshake or idle timeout expired */
+	PROTO_ERR_INTEGRITY = 12,    /* uploaded stream or digest did not verify; discarded */
+	PROTO_ERR_NOT_FOUND = 13,    /* no object of that name (for this user) */
+	PROTO_ERR_NAME = 14,         /* object name refused (store_name_valid() says why) */
 };
 
 /* "PROTOCOL", "VERSION", ... for the codes above; "UNKNOWN" for any other value. */
@@ -92,6 +112,63 @@ struct proto_error {
 };
 
 /*
+ * An object name on the wire (PUTF, GETF, DELE): str16 of 0..FERRY_MAX_OBJECT_NAME bytes
+ * without a NUL byte. The codec checks only that; the server applies the full rules of
+ * store_name_valid() (store/objects.h) and answers ERRR NAME with the reason, so that a
+ * bad name is a refused request, not a protocol error. Clients check with
+ * store_name_valid() before sending.
+ */
+struct proto_name {
+	char name[FERRY_MAX_OBJECT_NAME + 1];
+};
+
+/* PUTF, client to server. */
+struct proto_put {
+	char name[FERRY_MAX_OBJECT_NAME + 1];
+	uint64_t size;         /* plaintext bytes, or PROTO_SIZE_UNKNOWN */
+};
+
+/* OFST, server to client: where the client's stream starts (always 0 for now). */
+struct proto_ofst {
+	uint64_t offset;
+};
+
+/*
+ * DONE. Client to server after an upload's DATA frames: has_sha256 = true with the
+ * SHA-256 of the plaintext (32-byte payload). Server to client after a download's DATA
+ * frames: has_sha256 = false (empty payload). The decoder accepts either length and sets
+ * has_sha256; the receiver refuses the one it does not expect.
+ */
+struct proto_done {
+	bool has_sha256;
+	uint8_t sha256[PROTO_SHA256_LEN];
+};
+
+/* STOR, server to client: the committed object. */
+struct proto_stor {
+	uint64_t size;                     /* plaintext bytes */
+	uint8_t sha256[PROTO_SHA256_LEN];  /* of the plaintext, as the client sent in DONE */
+	uint64_t stored;                   /* commit time, seconds since the epoch */
+};
+
+/* FILE, server to client, before the DATA frames of a download. */
+struct proto_file {
+	uint64_t size;                     /* plaintext bytes */
+	uint8_t sha256[PROTO_SHA256_LEN];  /* recorded at upload */
+};
+
+/* One entry of ENTS. On decode the name is valid UTF-8 without control characters. */
+struct proto_entry {
+	char name[FERRY_MAX_OBJECT_NAME + 1];
+	uint64_t size;
+	uint64_t stored;
+	uint8_t sha256[PROTO_SHA256_LEN];
+};
+
+/* Encoded size of one ENTS entry with a name of name_len bytes (for filling a frame). */
+#define PROTO_ENTRY_LEN(name_len) (2u + (name_len) + 8u + 8u + PROTO_SHA256_LEN)
+
+/*
  * Encoders: append the payload (not the frame header) to out. They check the same rules as
  * the decoders and return 0, FERRY_ERR_USAGE naming the offending field, or out's
  * FERRY_ERR_LIMIT/NOMEM.
@@ -101,6 +178,14 @@ int proto_helo_rep_encode(const struct proto_helo_rep *m, struct fbuf *out);
 int proto_enrl_encode(const struct proto_enrl *m, struct fbuf *out);
 int proto_cert_encode(const struct proto_cert *m, struct fbuf *out);
 int proto_error_encode(const struct proto_error *m, struct fbuf *out);
+int proto_put_encode(const struct proto_put *m, struct fbuf *out);
+int proto_ofst_encode(const struct proto_ofst *m, struct fbuf *out);
+int proto_done_encode(const struct proto_done *m, struct fbuf *out);
+int proto_stor_encode(const struct proto_stor *m, struct fbuf *out);
+int proto_name_encode(const struct proto_name *m, struct fbuf *out); /* GETF, DELE */
+int proto_file_encode(const struct proto_file *m, struct fbuf *out);
+/* ENTS: u32 count, then the entries; fails with FERRY_ERR_LIMIT when out is too small. */
+int proto_ents_encode(const struct proto_entry *e, size_t count, struct fbuf *out);
 
 /*
  * Decoders: parse a whole payload p/len (borrowed) into *m. Return 0 or FERRY_ERR_FORMAT
@@ -111,6 +196,23 @@ int proto_helo_rep_decode(const uint8_t *p, size_t len, struct proto_helo_rep *m
 int proto_enrl_decode(const uint8_t *p, size_t len, struct proto_enrl *m);
 int proto_cert_decode(const uint8_t *p, size_t len, struct proto_cert *m);
 int proto_error_decode(const uint8_t *p, size_t len, struct proto_error *m);
+int proto_put_decode(const uint8_t *p, size_t len, struct proto_put *m);
+int proto_ofst_decode(const uint8_t *p, size_t len, struct proto_ofst *m);
+int proto_done_decode(const uint8_t *p, size_t len, struct proto_done *m);
+int proto_stor_decode(const uint8_t *p, size_t len, struct proto_stor *m);
+/* GETF and DELE; msg ("GETF", "DELE") names the message in the detail. */
+int proto_name_decode(const uint8_t *p, size_t len, const char *msg, struct proto_name *m);
+int proto_file_decode(const uint8_t *p, size_t len, struct proto_file *m);
+/* LIST, OKAY and other empty payloads: 0 when len is 0, else FERRY_ERR_FORMAT. */
+int proto_empty_decode(size_t len, const char *msg);
+
+/*
+ * ENTS: decode into a new array *out of *count entries (caller frees with free(); NULL
+ * when count is 0). The count is checked against the payload length before anything is
+ * allocated. Errors: FERRY_ERR_FORMAT, FERRY_ERR_NOMEM.
+ */
+int proto_ents_decode(const uint8_t *p, size_t len, struct proto_entry **out,
+    size_t *count);
 
 /*
  * Version negotiation: the highest version in both [peer_min, peer_max] and
@@ -131,6 +233,37 @@ int proto_send_enrl(const struct frame_transport *t, const struct proto_enrl *m,
     int timeout_ms);
 int proto_send_cert(const struct frame_transport *t, const struct proto_cert *m,
     int timeout_ms);
+int proto_send_put(const struct frame_transport *t, const struct proto_put *m,
+    int timeout_ms);
+int proto_send_ofst(const struct frame_transport *t, const struct proto_ofst *m,
+    int timeout_ms);
+int proto_send_done(const struct frame_transport *t, const struct proto_done *m,
+    int timeout_ms);
+int proto_send_stor(const struct frame_transport *t, const struct proto_stor *m,
+    int timeout_ms);
+int proto_send_get(const struct frame_transport *t, const struct proto_name *m,
+    int timeout_ms);
+int proto_send_dele(const struct frame_transport *t, const struct proto_name *m,
+    int timeout_ms);
+int proto_send_file(const struct frame_transport *t, const struct proto_file *m,
+    int timeout_ms);
+int proto_send_ents(const struct frame_transport *t, const struct proto_entry *e,
+    size_t count, int timeout_ms);
+/* LIST and OKAY: empty payloads. */
+int proto_send_list(const struct frame_transport *t, int timeout_ms);
+int proto_send_okay(const struct frame_transport *t, int timeout_ms);
+
+/*
+ * One DATA frame of 1..FERRY_MAX_DATA_PAYLOAD bytes (FERRY_ERR_USAGE otherwise). A DATA
+ * payload is raw bytes, no decoder: the receiver takes frame.payload/frame.len as they
+ * are, after checking 1 <= len <= FERRY_MAX_DATA_PAYLOAD (proto_data_check()).
+ */
+int proto_send_data(const struct frame_transport *t, const void *p, size_t n,
+    int timeout_ms);
+
+/* 0 if a received DATA payload length is within 1..FERRY_MAX_DATA_PAYLOAD, else
+ * FERRY_ERR_FORMAT. */
+int proto_data_check(size_t len);
 
 /*
  * Send ERRR(code, message) where message is printf-formatted. The message is made safe
@@ -150,7 +283,8 @@ int proto_send_error(const struct frame_transport *t, int timeout_ms,
  * AUTH, CERT_REQUIRED -> FERRY_ERR_AUTH; DISABLED -> FERRY_ERR_DISABLED; REVOKED ->
  * FERRY_ERR_REVOKED; RATE_LIMITED -> FERRY_ERR_RATE_LIMITED; TIMEOUT -> FERRY_ERR_TIMEOUT;
  * VERSION -> FERRY_ERR_UNSUPPORTED; BUSY -> FERRY_ERR_LIMIT; BAD_CSR, PROTOCOL ->
- * FERRY_ERR_FORMAT; INTERNAL and unknown codes -> FERRY_ERR_IO.
+ * FERRY_ERR_FORMAT; INTEGRITY -> FERRY_ERR_AUTH; NOT_FOUND -> FERRY_ERR_NOT_FOUND;
+ * NAME -> FERRY_ERR_USAGE; INTERNAL and unknown codes -> FERRY_ERR_IO.
  */
 int proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code);
 

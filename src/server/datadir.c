@@ -1,6 +1,8 @@
 #include "server/datadir.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 
 #include "crypto/keys.h"
 #include "server/settings.h"
+#include "store/objects.h"
+#include "store/vault.h"
 #include "util/err.h"
 
 static char *
@@ -36,7 +40,9 @@ datadir_paths(const char *dir, struct datadir *d)
 	    (d->server_key = join(dir, DATADIR_SERVER_KEY)) == NULL ||
 	    (d->db = join(dir, DATADIR_DB)) == NULL ||
 	    (d->config = join(dir, DATADIR_CONFIG)) == NULL ||
-	    (d->crl = join(dir, DATADIR_CRL)) == NULL) {
+	    (d->crl = join(dir, DATADIR_CRL)) == NULL ||
+	    (d->objects = join(dir, DATADIR_OBJECTS)) == NULL ||
+	    (d->objects_tmp = join(dir, DATADIR_OBJECTS_TMP)) == NULL) {
 		datadir_free(d);
 		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
 	}
@@ -54,6 +60,8 @@ datadir_free(struct datadir *d)
 	free(d->db);
 	free(d->config);
 	free(d->crl);
+	free(d->objects);
+	free(d->objects_tmp);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -130,6 +138,99 @@ remove_db(const char *path)
 	return r;
 }
 
+/* Remove the files of directory dir for which keep(name) is false (NULL: all); *count
+ * (may be NULL) is increased by the number removed. A missing dir is fine. */
+static int
+sweep_dir(const char *dir, bool (*keep)(void *arg, const char *name), void *arg,
+    size_t *count)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *dp;
+	int dfd, r = 0;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
+	}
+	if ((dp = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
+	}
+	while ((e = readdir(dp)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+			continue;
+		if (keep != NULL && keep(arg, e->d_name))
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) != 0) {
+			if (r == 0)
+				r = ferry_fail(FERRY_ERR_IO, "%s/%s: cannot remove: %s", dir,
+				    e->d_name, strerror(errno));
+			continue;
+		}
+		if (count != NULL)
+			(*count)++;
+	}
+	if (fsync(dfd) != 0 && r == 0)
+		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+	closedir(dp);
+	return r;
+}
+
+/* With --force: the master key and every object file of the replaced store. */
+static int
+remove_store(const struct datadir *d)
+{
+	static const char *const keys[] = { VAULT_MASTER_FILE, VAULT_MASTER_NEW_FILE };
+	char *path;
+	int r;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if ((path = join(d->dir, keys[i])) == NULL)
+			return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+		r = unlink(path) != 0 && errno != ENOENT ?
+		    ferry_fail(FERRY_ERR_IO, "%s: cannot remove: %s", path, strerror(errno)) : 0;
+		free(path);
+		if (r != 0)
+			return r;
+	}
+	if ((r = sweep_dir(d->objects_tmp, NULL, NULL, NULL)) != 0)
+		return r;
+	return sweep_dir(d->objects, NULL, NULL, NULL);
+}
+
+/* keep() for the objects directory: an object id the database refers to. Anything else
+ * (a leftover, or a name that is not an object id) is removed; on a database error the
+ * file is kept. */
+static bool
+keep_object(void *arg, const char *name)
+{
+	bool used = true;
+
+	if (!objects_id_valid(name))
+		return false;
+	if (objects_referenced(arg, name, &used) != 0)
+		return true;
+	return used;
+}
+
+int
+datadir_objects_prepare(const struct datadir *d, struct db *db, size_t *swept)
+{
+	int r;
+
+	if (swept != NULL)
+		*swept = 0;
+	if ((r = make_dir(d->objects)) != 0 || (r = make_dir(d->objects_tmp)) != 0)
+		return r;
+	if ((r = sweep_dir(d->objects_tmp, NULL, NULL, swept)) != 0)
+		return r;
+	return sweep_dir(d->objects, keep_object, db, swept);
+}
+
 /* The O of a certificate's subject, if any and short enough, else "". */
 static void
 subject_org(X509 *cert, char *out, size_t outlen)
@@ -152,6 +253,7 @@ datadir_init(const struct datadir *d, const struct datadir_init_opts *opts,
 	const char *config = opts->config != NULL ? opts->config : d->config;
 	EVP_PKEY *ca_key = NULL, *srv_key = NULL;
 	X509 *ca_cert = NULL, *srv_cert = NULL;
+	struct vault *vault = NULL;
 	struct db *db = NULL;
 	int r;
 
@@ -191,7 +293,13 @@ datadir_init(const struct datadir *d, const struct datadir_init_opts *opts,
 	    (r = key_save_private(srv_key, d->server_key, NULL, 0, true)) != 0 ||
 	    (r = pki_cert_save(srv_cert, d->server_cert, true)) != 0)
 		goto out;
-	if ((r = remove_db(d->db)) != 0 || (r = db_open(d->db, &db)) != 0)
+	/* The old database held the user keys: without it the old master key and objects
+	 * are useless, so --force starts the at-rest store afresh too. */
+	if ((r = remove_db(d->db)) != 0 || (r = remove_store(d)) != 0 ||
+	    (r = db_open(d->db, &db)) != 0)
+		goto out;
+	if ((r = make_dir(d->objects)) != 0 || (r = make_dir(d->objects_tmp)) != 0 ||
+	    (r = vault_open(d->dir, db, &vault)) != 0)
 		goto out;
 	if ((r = settings_write_default(config, res->org, true)) != 0)
 		goto out;
@@ -208,6 +316,7 @@ datadir_init(const struct datadir *d, const struct datadir_init_opts *opts,
 		goto out;
 	r = 0;
 out:
+	vault_free(vault);
 	db_close(db);
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(srv_key);

@@ -10,6 +10,10 @@
  *     ferry.db      SQLite: users, certificates, audit log, rate-limit counters (0600)
  *     ferryd.conf   settings, with every key commented (0600)
  *     crl.pem       the revoked serials, signed by the root (0644)
+ *     master.key    the at-rest master key, 32 random bytes, 0600 (store/vault.h)
+ *     objects/      0700: the stored files, each a sealed file named by a random id
+ *                   (32 hex digits) whose file key is wrapped by its owner's user key
+ *       tmp/        0700: uploads in progress; what is left here at start is removed
  *     sessions/     lock files behind max_sessions_per_user (server/slots.h), made by serve
  */
 #ifndef FERRY_SERVER_DATADIR_H
@@ -32,12 +36,15 @@
 #define DATADIR_DB          "ferry.db"
 #define DATADIR_CONFIG      "ferryd.conf"
 #define DATADIR_CRL         "crl.pem"
+#define DATADIR_OBJECTS     "objects"
+#define DATADIR_OBJECTS_TMP "objects/tmp"
 
 /* The full paths of one data directory's files; every member owned (free with
  * datadir_free). */
 struct datadir {
 	char *dir;
 	char *ca_cert, *ca_key, *server_cert, *server_key, *db, *config, *crl;
+	char *objects, *objects_tmp;
 };
 
 /* Fill d for directory dir. Returns 0 or FERRY_ERR_NOMEM (d is then freed). */
@@ -84,12 +91,23 @@ struct datadir_init_result {
  * Create (or with force, recreate) the data directory d->dir: the directory with mode
  * 0700 (an existing one is tightened to 0700), a new or imported root CA, a server key
  * and certificate for opts->hosts, a fresh database (with force an existing one and its
- * users are replaced), the default config with org, and an empty CRL. Without force an
+ * users are replaced), a new master key (store/vault.h), the empty objects/ and
+ * objects/tmp/ directories (with force, the objects of the replaced database are
+ * deleted), the default config with org, and an empty CRL. Without force an
  * initialised directory is refused with FERRY_ERR_EXISTS ("... use --force"). Keys are
  * written mode 0600. Returns 0 or the first failure, its detail naming the file.
  */
 int datadir_init(const struct datadir *d, const struct datadir_init_opts *opts,
     struct datadir_init_result *res);
+
+/*
+ * For `ferryd serve` at start, with no session running: create objects/ and objects/tmp/
+ * (0700) if missing, remove every file left in objects/tmp/ (uploads interrupted by a
+ * crash), and remove each object file of objects/ that no row of db refers to (a crash
+ * between the rename of an upload and its commit, or between a commit and the unlink of
+ * the object it replaced). *swept (may be NULL) receives the number of files removed.
+ */
+int datadir_objects_prepare(const struct datadir *d, struct db *db, size_t *swept);
 
 /*
  * Rebuild DIR/crl.pem from the revoked certificates in db (atomically replacing it),

@@ -16,6 +16,7 @@
 #include "crypto/keys.h"
 #include "server/log.h"
 #include "server/slots.h"
+#include "store/vault.h"
 #include "util/err.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -35,7 +36,9 @@ on_child(int sig)
 int
 server_open(struct server *srv, const char *dir, const struct ferryd_settings *s)
 {
+	struct vault *vault = NULL;
 	struct db *db = NULL;
+	size_t swept = 0;
 	int r;
 
 	memset(srv, 0, sizeof(*srv));
@@ -51,12 +54,21 @@ server_open(struct server *srv, const char *dir, const struct ferryd_settings *s
 	    srv->paths.ca_cert, &srv->ctx)) != 0)
 		goto out;
 	if ((r = key_load_private(srv->paths.ca_key, NULL, 0, &srv->ca_key)) != 0 ||
-	    (r = pki_cert_load(srv->paths.ca_cert, &srv->ca_cert)) != 0)
+	    (r = pki_cert_load(srv->paths.ca_cert, &srv->ca_cert)) != 0 ||
+	    (r = key_load_private(srv->paths.server_key, NULL, 0, &srv->server_key)) != 0)
 		goto out;
-	/* Migrate the schema now, once, rather than racing in the first children. */
-	if ((r = db_open(srv->paths.db, &db)) != 0)
+	/* Migrate the schema now, once, rather than racing in the first children; check the
+	 * master key the same way (or create it for a directory older than the store). */
+	if ((r = db_open(srv->paths.db, &db)) != 0 ||
+	    (r = vault_open(srv->paths.dir, db, &vault)) != 0)
 		goto out;
+	if ((r = datadir_objects_prepare(&srv->paths, db, &swept)) != 0)
+		goto out;
+	if (swept > 0)
+		srv_log(SRV_LOG_INFO, "removed %zu leftover file(s) of interrupted uploads from "
+		    "%s", swept, srv->paths.objects);
 out:
+	vault_free(vault);
 	db_close(db);
 	if (r != 0)
 		server_close(srv);
@@ -68,6 +80,7 @@ server_close(struct server *srv)
 {
 	SSL_CTX_free(srv->ctx);
 	EVP_PKEY_free(srv->ca_key);
+	EVP_PKEY_free(srv->server_key);
 	X509_free(srv->ca_cert);
 	datadir_free(&srv->paths);
 	memset(srv, 0, sizeof(*srv));

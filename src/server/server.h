@@ -40,14 +40,18 @@ struct server {
 	struct auth_policy policy;
 	SSL_CTX *ctx;                      /* TLS 1.3 server context */
 	EVP_PKEY *ca_key;                  /* to issue client certificates */
+	EVP_PKEY *server_key;              /* opens uploads (wrapped for server.pem's key) */
 	X509 *ca_cert;
 };
 
 /*
  * Load the data directory dir with settings s (copied): paths, TLS context (server.pem,
  * server.key, client certificates checked against ca.pem), CA key and certificate; the
- * database is opened once to bring its schema up to date and closed again. Returns 0 or
- * the first failure (detail names the file). Free with server_close().
+ * database is opened once to bring its schema up to date and closed again, and so is the
+ * vault (master.key checked, or created for a directory made before it existed);
+ * DIR/objects and DIR/objects/tmp are created if missing, stale temporaries of
+ * interrupted uploads removed and object files no database row refers to deleted.
+ * Returns 0 or the first failure (detail names the file). Free with server_close().
  */
 int server_open(struct server *srv, const char *dir, const struct ferryd_settings *s);
 void server_close(struct server *srv);
@@ -77,6 +81,13 @@ struct conn {
  */
 void session_child(struct server *srv, int fd, const char *peer, const char *ip, bool busy)
     __attribute__((noreturn));
+
+/*
+ * After an accepted session HELO (c->db open): serve the store operations of user
+ * (store_ops.c; docs/PROTOCOL.md, "Store operations") until the client leaves, goes idle,
+ * or breaks the protocol. Every operation is logged and audited.
+ */
+void store_session_run(struct conn *c, const char *user);
 
 /* After HELO with purpose enrol: reply HELO, read ENRL, issue or refuse. */
 void enroll_run(struct conn *c, uint16_t version, uint8_t purpose);

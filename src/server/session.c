@@ -82,7 +82,6 @@ session_run(struct conn *c, uint16_t version, uint8_t purpose)
 	struct proto_helo_rep rep;
 	char serial[PKI_SERIAL_HEX_MAX];
 	struct db_cert dc;
-	struct frame f = { 0 };
 	X509 *peer;
 	int64_t now = (int64_t)time(NULL);
 	int r, slot = -1;
@@ -154,34 +153,8 @@ session_run(struct conn *c, uint16_t version, uint8_t purpose)
 	srv_log(SRV_LOG_INFO, "session %s from %s: accepted (serial %s)", dc.user, c->peer,
 	    serial);
 	(void)db_audit(c->db, "session", dc.user, c->peer, true, serial);
-	/*
-	 * Sessions have no operations yet: wait for the client to leave or go idle; any
-	 * request is refused (the protocol closes after an ERRR PROTOCOL).
-	 */
-	db_close(c->db);
-	c->db = NULL;
-	r = frame_read(&c->t, FERRY_MAX_FRAME, conn_idle_ms(c), &f);
-	if (r == 0) {
-		srv_log(SRV_LOG_INFO, "session %s from %s: %s frame refused: not supported yet",
-		    dc.user, c->peer, f.type);
-		(void)proto_send_error(&c->t, conn_idle_ms(c), PROTO_ERR_PROTOCOL,
-		    "%s: not supported yet", f.type);
-		frame_clear(&f);
-	} else if (tls_conn_timed_out(c->tls)) {
-		srv_log(SRV_LOG_INFO, "session %s from %s: idle for %u s, closed", dc.user,
-		    c->peer, c->srv->settings.idle_timeout);
-		(void)proto_send_error(&c->t, 1000, PROTO_ERR_TIMEOUT, "idle for %u seconds",
-		    c->srv->settings.idle_timeout);
-	} else if (r == FERRY_ERR_TRUNCATED) {
-		srv_log(SRV_LOG_INFO, "session %s from %s: closed by the client", dc.user,
-		    c->peer);
-	} else {
-		srv_log(SRV_LOG_INFO, "session %s from %s: %s", dc.user, c->peer,
-		    ferry_error_detail(r));
-		if (r == FERRY_ERR_FORMAT || r == FERRY_ERR_LIMIT)
-			(void)proto_send_error(&c->t, 1000, PROTO_ERR_PROTOCOL, "%s",
-			    ferry_error_detail(r));
-	}
+	/* The store operations, until the client leaves (c->db stays open for them). */
+	store_session_run(c, dc.user);
 }
 
 /* Read and check the first frame, HELO, within what is left of the handshake timeout. */

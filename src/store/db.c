@@ -64,6 +64,18 @@ static const char *const migrations[] = {
 	"  key_id BLOB NOT NULL UNIQUE,"
 	"  wrapped BLOB NOT NULL);"
 	"PRAGMA user_version = 2;",
+	/* 2 -> 3: stored objects (store/objects.h): one row per (user, name), naming the
+	 * sealed file DIR/objects/<object> that holds it. */
+	"CREATE TABLE objects ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  object TEXT NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  sha256 BLOB NOT NULL,"
+	"  stored INTEGER NOT NULL,"
+	"  UNIQUE (user_id, name));"
+	"PRAGMA user_version = 3;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,

@@ -67,4 +67,11 @@
 /* Client profile (src/client). */
 #define FERRY_MAX_PROFILE_CONF   4096u        /* profile.conf, the whole file */
 
+/* ---- store operations: object names and transfer frames (src/store/objects.h, src/net) ---- */
+#define FERRY_MAX_OBJECT_NAME    255u            /* object name, bytes of UTF-8 (objects.h) */
+#define FERRY_MAX_DATA_PAYLOAD   (1024u * 1024u) /* one DATA frame's payload */
+#define FERRY_OBJECT_ID_LEN      16u             /* random object id, bytes (32 hex digits) */
+#define FERRY_MAX_DRAIN          (64u * 1024u * 1024u) /* DATA discarded after a refused upload,
+                                                    beyond what was announced */
+
 #endif

@@ -427,3 +427,47 @@ wire_errr_code() {
 	wire_frame_payload "$1" "$2" >"$T/errr.payload" || return 1
 	u16_at "$T/errr.payload" 0
 }
+
+# ---- the store (ferry put / get / ls / rm) -----------------------------------------------------
+
+# wire_u64 N: a big-endian u64 (N < 2^63).
+wire_u64() { wire_u32 $(($1 >> 32)); wire_u32 $(($1 & 4294967295)); }
+
+# wire_put NAME SIZE: a PUTF request frame (the name as given, however bad).
+wire_put() {
+	{ wire_str16 "$1"; wire_u64 "$2"; } >"$T/put.payload"
+	wire_frame PUTF "$T/put.payload"
+}
+
+# wire_name_frame TYPE NAME: a GETF or DELE request frame.
+wire_name_frame() {
+	wire_str16 "$2" >"$T/name.payload"
+	wire_frame "$1" "$T/name.payload"
+}
+
+# object_files DATA: the object files of data directory DATA, one path a line, sorted
+# (temporaries excluded).
+object_files() {
+	find "$1/objects" -maxdepth 1 -type f -name '[0-9a-f]*' 2>/dev/null | sort
+}
+
+# new_object_file BEFORE-LIST DATA: the one object file of DATA not named in the file
+# BEFORE-LIST (as written by object_files); fails unless there is exactly one.
+new_object_file() {
+	local new
+	new=$(object_files "$2" | comm -13 "$1" -)
+	[ -n "$new" ] && [ "$(printf '%s\n' "$new" | wc -l)" -eq 1 ] ||
+		fail "expected one new object file, found: ${new:-none}"
+	printf '%s\n' "$new"
+}
+
+# ls_long_field PROFILE NAME FIELD: field FIELD (1 sha256, 2 size, 3 time) of NAME's line
+# in `ferry ls --long`.
+ls_long_field() {
+	"$FERRY" ls --long --profile "$1" >"$T/ls.out" 2>"$T/last.err" || fail "ferry ls --long"
+	local sha size when name
+	while read -r sha size when name; do
+		[ "$name" = "$2" ] || continue
+		case $3 in 1) echo "$sha" ;; 2) echo "$size" ;; 3) echo "$when" ;; esac
+	done <"$T/ls.out"
+}

@@ -27,6 +27,18 @@ for f in ca.key server.key; do
 done
 [ "$(mode_of "$D/ferry.db")" = 600 ] || fail "ferry.db mode $(mode_of "$D/ferry.db")"
 check
+# The at-rest store: the master key (32 bytes, 0600) and the empty object directories.
+[ -f "$D/master.key" ] || fail "init did not create master.key"
+[ "$(mode_of "$D/master.key")" = 600 ] || fail "master.key mode $(mode_of "$D/master.key")"
+[ "$(file_size "$D/master.key")" -eq 32 ] || fail "master.key is $(file_size "$D/master.key") bytes"
+for dir in objects objects/tmp; do
+	[ -d "$D/$dir" ] || fail "init did not create $dir/"
+	[ "$(mode_of "$D/$dir")" = 700 ] || fail "$dir mode $(mode_of "$D/$dir"), not 700"
+done
+[ -z "$(find "$D/objects" -type f)" ] || fail "a fresh objects/ is not empty"
+grep -q 'master.key' "$T/last.out" || fail "init does not mention master.key"
+grep -q 'objects/' "$T/last.out" || fail "init does not mention objects/"
+check
 
 openssl x509 -in "$D/ca.pem" -noout -text >"$T/ca.txt" || fail "openssl cannot read ca.pem"
 grep -q 'CA:TRUE' "$T/ca.txt" || fail "ca.pem is not CA:TRUE"
@@ -75,8 +87,14 @@ expect_same "$D/ca.pem" "$T/ca.before"
 expect_exit 2 "$FERRYD" init --data "$T/d3" --host 'bad_host!'
 expect_err "bad_host"
 [ -e "$T/d3" ] && fail "init with a bad --host created the directory"
+cp "$D/master.key" "$T/master.before"
+printf 'x' >"$D/objects/0123456789abcdef0123456789abcdef"
+printf 'x' >"$D/objects/tmp/0123456789abcdef0123456789abcdef"
 expect_ok "$FERRYD" init --data "$D" --force --name "Acme Corp"
 cmp -s "$D/ca.pem" "$T/ca.before" && fail "--force kept the old CA"
+cmp -s "$D/master.key" "$T/master.before" && fail "--force kept the old master key"
+[ -z "$(find "$D/objects" -type f)" ] || fail "--force kept objects: $(find "$D/objects" -type f)"
+check
 expect_ok openssl verify -CAfile "$D/ca.pem" "$D/server.pem"
 
 # ---- import a CA -----------------------------------------------------------------------------

@@ -250,8 +250,10 @@ PY
 	grep -q '^HELO 1 2 ferryd [0-9.]* identity=alice$' "$T/last.out" || fail "session HELO: $(cat "$T/last.out")"
 	grep -q '^OPEN$' "$T/last.out" || fail "session not kept open"
 	wait_log "session alice from .*: accepted \(serial $serial\)"
-	expect_refused 1 "not supported" 2 "$T/alice.pem" "$T/alice.csr.key" PUTF
-	grep -q 'not supported yet' "$T/client.out" || fail "$(cat "$T/client.out")"
+	expect_refused 1 "unknown request" 2 "$T/alice.pem" "$T/alice.csr.key" ZZZZ
+	grep -q 'unexpected ZZZZ' "$T/client.out" || fail "$(cat "$T/client.out")"
+	expect_refused 1 "malformed request" 2 "$T/alice.pem" "$T/alice.csr.key" PUTF
+	grep -q 'PUTF: name: truncated' "$T/client.out" || fail "$(cat "$T/client.out")"
 	expect_refused 9 "no certificate" 2
 	wait_log 'session - from .*: refused: CERT_REQUIRED'
 	# max_sessions_per_user = 1: a second session of alice's is refused while one is open.

@@ -42,6 +42,49 @@ check_same(struct fbuf *b, const uint8_t *p, size_t len)
 	fbuf_reset(b);
 }
 
+/* A decoder/encoder pair of the store messages: decoded bytes must encode back. */
+#define ROUND_TRIP(type, p, len, b) do {						\
+	struct type m_;									\
+	int r_;										\
+											\
+	if ((r_ = type##_decode((p), (len), &m_)) == 0) {				\
+		CHECK(type##_encode(&m_, (b)) == 0);					\
+		check_same((b), (p), (len));						\
+	} else {									\
+		CHECK(r_ == FERRY_ERR_FORMAT);						\
+		check_failed(r_);							\
+	}										\
+} while (0)
+
+static void
+decode_store(const uint8_t *p, size_t len, struct fbuf *b)
+{
+	struct proto_entry *ents = NULL;
+	struct proto_name nm;
+	size_t count = 0;
+	int r;
+
+	ROUND_TRIP(proto_put, p, len, b);
+	ROUND_TRIP(proto_ofst, p, len, b);
+	ROUND_TRIP(proto_done, p, len, b);
+	ROUND_TRIP(proto_stor, p, len, b);
+	ROUND_TRIP(proto_file, p, len, b);
+	if ((r = proto_name_decode(p, len, "GETF", &nm)) == 0) {
+		CHECK(proto_name_encode(&nm, b) == 0);
+		check_same(b, p, len);
+	} else {
+		CHECK(r == FERRY_ERR_FORMAT);
+		check_failed(r);
+	}
+	if ((r = proto_ents_decode(p, len, &ents, &count)) == 0) {
+		CHECK(proto_ents_encode(ents, count, b) == 0);
+		check_same(b, p, len);
+	} else {
+		CHECK(r == FERRY_ERR_FORMAT || r == FERRY_ERR_NOMEM);
+	}
+	free(ents);
+}
+
 static void
 decode_all(const uint8_t *p, size_t len, struct fbuf *b)
 {
@@ -91,6 +134,7 @@ decode_all(const uint8_t *p, size_t len, struct fbuf *b)
 		CHECK(r == FERRY_ERR_FORMAT);
 		check_failed(r);
 	}
+	decode_store(p, len, b);
 }
 
 int

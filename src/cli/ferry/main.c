@@ -8,6 +8,10 @@ static const struct cli_command commands[] = {
 	{ "decrypt", cmd_decrypt, "decrypt a file with private keys or a passphrase" },
 	{ "enroll", cmd_enroll, "get a certificate from a ferry server for a new key pair" },
 	{ "whoami", cmd_whoami, "show the profile's identity; --check asks the server" },
+	{ "put", cmd_put, "store files on the server" },
+	{ "get", cmd_get, "fetch files from the server" },
+	{ "ls", cmd_ls, "list the files stored on the server" },
+	{ "rm", cmd_rm, "delete files stored on the server" },
 };
 
 static const struct cli_program program = {

@@ -17,6 +17,7 @@ int cmd_ca(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
 
 /* Where a subcommand finds its data directory and configuration file. */
 struct ferryd_paths {

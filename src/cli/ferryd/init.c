@@ -38,8 +38,9 @@ usage(void)
 	printf("Usage: ferryd init [--data DIR] [--config FILE] [--name ORG] [--host NAME]...\n"
 	    "                   [--ca-cert FILE --ca-key FILE] [--force]\n\n"
 	    "Create the server's data directory (mode 0700): a root CA (P-384, self-signed),\n"
-	    "a server certificate signed by it, the user database, a commented config file\n"
-	    "and an empty certificate revocation list.\n\n"
+	    "a server certificate signed by it, the user database, a commented config file,\n"
+	    "an empty certificate revocation list, the master key that protects stored\n"
+	    "files at rest (master.key) and the directory that holds them (objects/).\n\n"
 	    "      --data DIR        the data directory (default $FERRY_DATA, else %s)\n"
 	    "      --config FILE     where to write the config (default DIR/ferryd.conf)\n"
 	    "  -n, --name ORG        organisation name for the root CA (default ferry)\n"
@@ -48,7 +49,8 @@ usage(void)
 	    "      --ca-cert FILE    import this CA certificate (PEM) instead of creating one\n"
 	    "      --ca-key FILE     ... and its private key (PEM, unencrypted)\n"
 	    "  -f, --force           replace an initialised directory: new CA and keys, and an\n"
-	    "                        empty database (every user and certificate is lost)\n"
+	    "                        empty database (every user, certificate and stored file\n"
+	    "                        is lost)\n"
 	    "  -h, --help            show this help\n", FERRYD_DEFAULT_DATA);
 }
 
@@ -164,6 +166,9 @@ cmd_init(int argc, char **argv)
 	    strcmp(paths.config, d.config) != 0 ? ", written to " : "",
 	    strcmp(paths.config, d.config) != 0 ? paths.config : "");
 	printf("  %-12s certificate revocation list (empty)\n", "crl.pem");
+	printf("  %-12s master key of the stored files (mode 0600; back it up with ferry.db)\n",
+	    "master.key");
+	printf("  %-12s the stored files, encrypted (none yet)\n", "objects/");
 	printf("\nNext:\n"
 	    "  ferryd user add NAME --data %s           add a user (asks for a password)\n"
 	    "  ferryd ca export --data %s > root.pem    the root certificate for clients\n"

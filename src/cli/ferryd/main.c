@@ -8,6 +8,7 @@ static const struct cli_command commands[] = {
 	{ "user", cmd_user, "user add | list | disable | enable | passwd" },
 	{ "cert", cmd_cert, "cert revoke: revoke a user's certificates or one serial" },
 	{ "serve", cmd_serve, "accept TLS 1.3 connections: enrolment and sessions" },
+	{ "rotate-master-key", cmd_rotate, "re-wrap every user key under a new master key" },
 };
 
 static const struct cli_program program = {

@@ -441,15 +441,18 @@ test_error_names(void **state)
 {
 	static const char *const names[] = { NULL, "PROTOCOL", "VERSION", "AUTH",
 		"RATE_LIMITED", "BAD_CSR", "DISABLED", "BUSY", "INTERNAL", "CERT_REQUIRED",
-		"REVOKED", "TIMEOUT" };
+		"REVOKED", "TIMEOUT", "INTEGRITY", "NOT_FOUND", "NAME" };
 
 	(void)state;
 	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_string_equal(proto_error_name(i), names[i]);
 	assert_string_equal(proto_error_name(0), "UNKNOWN");
-	assert_string_equal(proto_error_name(12), "UNKNOWN");
+	assert_string_equal(proto_error_name(15), "UNKNOWN");
 	assert_string_equal(proto_error_name(65535), "UNKNOWN");
 	assert_int_equal(PROTO_ERR_TIMEOUT, 11);
+	assert_int_equal(PROTO_ERR_INTEGRITY, 12);
+	assert_int_equal(PROTO_ERR_NOT_FOUND, 13);
+	assert_int_equal(PROTO_ERR_NAME, 14);
 }
 
 static void
@@ -668,6 +671,411 @@ test_random_payloads(void **state)
 	}
 }
 
+/* ---- store operations ---------------------------------------------------------------- */
+
+static int
+dec_put(const uint8_t *p, size_t len)
+{
+	struct proto_put m;
+
+	return proto_put_decode(p, len, &m);
+}
+
+static int
+dec_ofst(const uint8_t *p, size_t len)
+{
+	struct proto_ofst m;
+
+	return proto_ofst_decode(p, len, &m);
+}
+
+static int
+dec_stor(const uint8_t *p, size_t len)
+{
+	struct proto_stor m;
+
+	return proto_stor_decode(p, len, &m);
+}
+
+static int
+dec_file(const uint8_t *p, size_t len)
+{
+	struct proto_file m;
+
+	return proto_file_decode(p, len, &m);
+}
+
+static int
+dec_get(const uint8_t *p, size_t len)
+{
+	struct proto_name m;
+
+	return proto_name_decode(p, len, PROTO_GET, &m);
+}
+
+static int
+dec_ents(const uint8_t *p, size_t len)
+{
+	struct proto_entry *e = NULL;
+	size_t n = 0;
+	int r;
+
+	r = proto_ents_decode(p, len, &e, &n);
+	if (r != 0) {
+		assert_null(e);
+		assert_int_equal(n, 0);
+	}
+	free(e);
+	return r;
+}
+
+static void
+fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void
+test_put(void **state)
+{
+	struct proto_put m = { .size = 0x0102030405060708ull }, d;
+	struct fbuf *b = newbuf();
+	static const uint8_t expect[] = { 0x00, 0x05, 'a', '.', 't', 'x', 't',
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
+
+	(void)state;
+	snprintf(m.name, sizeof(m.name), "%s", "a.txt");
+	assert_int_equal(proto_put_encode(&m, b), 0);
+	assert_int_equal(fbuf_len(b), sizeof(expect));
+	assert_memory_equal(fbuf_ptr(b), expect, sizeof(expect));
+	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_string_equal(d.name, "a.txt");
+	assert_true(d.size == m.size);
+	check_strict(b, dec_put);
+
+	/* Unknown size; a UTF-8 name of the maximum length. */
+	fbuf_reset(b);
+	m.size = PROTO_SIZE_UNKNOWN;
+	memset(m.name, 'x', FERRY_MAX_OBJECT_NAME);
+	m.name[FERRY_MAX_OBJECT_NAME] = '\0';
+	memcpy(m.name, "\xc3\xa9", 2);
+	assert_int_equal(proto_put_encode(&m, b), 0);
+	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_true(d.size == PROTO_SIZE_UNKNOWN);
+	assert_string_equal(d.name, m.name);
+
+	/* The codec leaves the name rules to the server: "../x" and an empty name pass
+	 * (refused later as NAME), a NUL byte or 256 bytes do not. */
+	fbuf_reset(b);
+	snprintf(m.name, sizeof(m.name), "%s", "../x");
+	assert_int_equal(proto_put_encode(&m, b), 0);
+	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_string_equal(d.name, "../x");
+	fbuf_reset(b);
+	m.name[0] = '\0';
+	assert_int_equal(proto_put_encode(&m, b), 0);
+	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_string_equal(d.name, "");
+	{
+		static const uint8_t nul[] = { 0x00, 0x03, 'a', 0x00, 'b', 0, 0, 0, 0, 0, 0, 0, 1 };
+		uint8_t big[2 + 256 + 8];
+
+		assert_int_equal(proto_put_decode(nul, sizeof(nul), &d), FERRY_ERR_FORMAT);
+		assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "NUL"));
+		memset(big, 'y', sizeof(big));
+		big[0] = 0x01;
+		big[1] = 0x00;
+		assert_int_equal(proto_put_decode(big, sizeof(big), &d), FERRY_ERR_FORMAT);
+		assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "256 bytes"));
+	}
+	fbuf_free(b);
+}
+
+static void
+test_small_replies(void **state)
+{
+	struct proto_ofst o = { .offset = 42 }, od;
+	struct proto_stor st = { .size = 7, .stored = 1700000000 }, sd;
+	struct proto_file fl = { .size = 99 }, fd;
+	struct proto_name nm, nd;
+	struct fbuf *b = newbuf();
+
+	(void)state;
+	assert_int_equal(proto_ofst_encode(&o, b), 0);
+	assert_int_equal(fbuf_len(b), 8);
+	assert_int_equal(proto_ofst_decode(fbuf_ptr(b), fbuf_len(b), &od), 0);
+	assert_true(od.offset == 42);
+	check_strict(b, dec_ofst);
+
+	fbuf_reset(b);
+	fill(st.sha256, sizeof(st.sha256), 3);
+	assert_int_equal(proto_stor_encode(&st, b), 0);
+	assert_int_equal(fbuf_len(b), 8 + 32 + 8);
+	assert_int_equal(proto_stor_decode(fbuf_ptr(b), fbuf_len(b), &sd), 0);
+	assert_true(sd.size == 7 && sd.stored == 1700000000);
+	assert_memory_equal(sd.sha256, st.sha256, 32);
+	check_strict(b, dec_stor);
+
+	fbuf_reset(b);
+	fill(fl.sha256, sizeof(fl.sha256), 9);
+	assert_int_equal(proto_file_encode(&fl, b), 0);
+	assert_int_equal(fbuf_len(b), 8 + 32);
+	assert_int_equal(proto_file_decode(fbuf_ptr(b), fbuf_len(b), &fd), 0);
+	assert_true(fd.size == 99);
+	assert_memory_equal(fd.sha256, fl.sha256, 32);
+	check_strict(b, dec_file);
+
+	fbuf_reset(b);
+	snprintf(nm.name, sizeof(nm.name), "%s", "report 2026.pdf");
+	assert_int_equal(proto_name_encode(&nm, b), 0);
+	assert_int_equal(fbuf_len(b), 2 + strlen(nm.name));
+	assert_int_equal(proto_name_decode(fbuf_ptr(b), fbuf_len(b), PROTO_DELE, &nd), 0);
+	assert_string_equal(nd.name, nm.name);
+	check_strict(b, dec_get);
+	assert_int_equal(proto_name_decode(fbuf_ptr(b), 1, PROTO_DELE, &nd), FERRY_ERR_FORMAT);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "DELE"));
+
+	/* Empty payloads. */
+	assert_int_equal(proto_empty_decode(0, PROTO_LIST), 0);
+	assert_int_equal(proto_empty_decode(1, PROTO_LIST), FERRY_ERR_FORMAT);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "LIST"));
+	fbuf_free(b);
+}
+
+static void
+test_done(void **state)
+{
+	struct proto_done m = { .has_sha256 = true }, d;
+	struct fbuf *b = newbuf();
+	uint8_t x[33] = { 0 };
+
+	(void)state;
+	fill(m.sha256, sizeof(m.sha256), 1);
+	assert_int_equal(proto_done_encode(&m, b), 0);
+	assert_int_equal(fbuf_len(b), 32);
+	assert_int_equal(proto_done_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_true(d.has_sha256);
+	assert_memory_equal(d.sha256, m.sha256, 32);
+	fbuf_reset(b);
+	m.has_sha256 = false;
+	assert_int_equal(proto_done_encode(&m, b), 0);
+	assert_int_equal(fbuf_len(b), 0);
+	assert_int_equal(proto_done_decode(NULL, 0, &d), 0);
+	assert_false(d.has_sha256);
+	for (size_t n = 1; n <= sizeof(x); n++) {
+		if (n == 32)
+			continue;
+		assert_int_equal(proto_done_decode(x, n, &d), FERRY_ERR_FORMAT);
+	}
+	fbuf_free(b);
+}
+
+static void
+test_ents(void **state)
+{
+	struct proto_entry e[3], *d = NULL;
+	struct fbuf *b = fbuf_new(FERRY_MAX_FRAME);
+	size_t n = 99, expect_len = 4;
+
+	(void)state;
+	assert_non_null(b);
+	/* An empty list. */
+	assert_int_equal(proto_ents_encode(NULL, 0, b), 0);
+	assert_int_equal(fbuf_len(b), 4);
+	assert_int_equal(proto_ents_decode(fbuf_ptr(b), fbuf_len(b), &d, &n), 0);
+	assert_null(d);
+	assert_int_equal(n, 0);
+	check_strict(b, dec_ents);
+
+	memset(e, 0, sizeof(e));
+	snprintf(e[0].name, sizeof(e[0].name), "%s", "a");
+	snprintf(e[1].name, sizeof(e[1].name), "%s", "caf\xc3\xa9 menu.txt");
+	snprintf(e[2].name, sizeof(e[2].name), "%s", "zz");
+	for (size_t i = 0; i < 3; i++) {
+		e[i].size = i * 1000;
+		e[i].stored = 1700000000 + i;
+		fill(e[i].sha256, 32, (uint8_t)i);
+		expect_len += PROTO_ENTRY_LEN(strlen(e[i].name));
+	}
+	fbuf_reset(b);
+	assert_int_equal(proto_ents_encode(e, 3, b), 0);
+	assert_int_equal(fbuf_len(b), expect_len);
+	assert_int_equal(proto_ents_decode(fbuf_ptr(b), fbuf_len(b), &d, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(d[i].name, e[i].name);
+		assert_true(d[i].size == e[i].size && d[i].stored == e[i].stored);
+		assert_memory_equal(d[i].sha256, e[i].sha256, 32);
+	}
+	free(d);
+	check_strict(b, dec_ents);
+
+	/* An entry name must be text: a control character is refused. */
+	fbuf_reset(b);
+	snprintf(e[0].name, sizeof(e[0].name), "%s", "bad\x01name");
+	assert_int_equal(proto_ents_encode(e, 1, b), 0);
+	assert_int_equal(proto_ents_decode(fbuf_ptr(b), fbuf_len(b), &d, &n), FERRY_ERR_FORMAT);
+	assert_null(d);
+	/* A huge count is refused before anything is allocated. */
+	{
+		static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 'a' };
+
+		assert_int_equal(proto_ents_decode(huge, sizeof(huge), &d, &n), FERRY_ERR_FORMAT);
+		assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "cannot fit"));
+	}
+	/* An empty entry name cannot be encoded. */
+	fbuf_reset(b);
+	e[0].name[0] = '\0';
+	assert_int_equal(proto_ents_encode(e, 1, b), FERRY_ERR_USAGE);
+	fbuf_free(b);
+}
+
+static void
+test_store_send_helpers(void **state)
+{
+	struct fbuf *out = fbuf_new(4u * 1024u * 1024u);
+	struct proto_put put = { .size = 5 };
+	struct proto_name nm;
+	struct proto_ofst ofst = { 0 };
+	struct proto_done done = { .has_sha256 = true };
+	struct proto_stor stor = { .size = 5 };
+	struct proto_file file = { .size = 5 };
+	struct proto_entry ent = { .size = 5 };
+	static const char *const types[] = { PROTO_PUT, PROTO_OFST, PROTO_DATA, PROTO_DATA,
+		PROTO_DONE, PROTO_STOR, PROTO_GET, PROTO_FILE, PROTO_LIST, PROTO_ENTS, PROTO_DELE,
+		PROTO_OKAY };
+	struct frame_transport t, rt;
+	struct frame_mem m, rm;
+	uint8_t *big;
+	struct frame f;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(big = calloc(1, FERRY_MAX_DATA_PAYLOAD + 1));
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		assert_true(frame_type_valid(types[i]));
+	snprintf(put.name, sizeof(put.name), "%s", "x");
+	snprintf(nm.name, sizeof(nm.name), "%s", "x");
+	snprintf(ent.name, sizeof(ent.name), "%s", "x");
+	frame_mem_init(&m, NULL, 0, out, &t);
+	assert_int_equal(proto_send_put(&t, &put, 100), 0);
+	assert_int_equal(proto_send_ofst(&t, &ofst, 100), 0);
+	assert_int_equal(proto_send_data(&t, "hello", 5, 100), 0);
+	assert_int_equal(proto_send_data(&t, big, FERRY_MAX_DATA_PAYLOAD, 100), 0);
+	assert_int_equal(proto_send_data(&t, big, FERRY_MAX_DATA_PAYLOAD + 1, 100),
+	    FERRY_ERR_USAGE);
+	assert_int_equal(proto_send_data(&t, big, 0, 100), FERRY_ERR_USAGE);
+	assert_int_equal(proto_send_done(&t, &done, 100), 0);
+	assert_int_equal(proto_send_stor(&t, &stor, 100), 0);
+	assert_int_equal(proto_send_get(&t, &nm, 100), 0);
+	assert_int_equal(proto_send_file(&t, &file, 100), 0);
+	assert_int_equal(proto_send_list(&t, 100), 0);
+	assert_int_equal(proto_send_ents(&t, &ent, 1, 100), 0);
+	assert_int_equal(proto_send_dele(&t, &nm, 100), 0);
+	assert_int_equal(proto_send_okay(&t, 100), 0);
+
+	frame_mem_init(&rm, fbuf_ptr(out), fbuf_len(out), NULL, &rt);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME, 100, &f), 0);
+		assert_string_equal(f.type, types[i]);
+		if (frame_is(&f, PROTO_DATA))
+			assert_int_equal(proto_data_check(f.len), 0);
+		if (frame_is(&f, PROTO_LIST) || frame_is(&f, PROTO_OKAY))
+			assert_int_equal(proto_empty_decode(f.len, f.type), 0);
+		frame_clear(&f);
+	}
+	assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME, 100, &f), FERRY_ERR_TRUNCATED);
+	assert_int_equal(proto_data_check(0), FERRY_ERR_FORMAT);
+	assert_int_equal(proto_data_check(FERRY_MAX_DATA_PAYLOAD + 1), FERRY_ERR_FORMAT);
+	free(big);
+	fbuf_free(out);
+}
+
+/* The PUTF example of docs/PROTOCOL.md, section 12.5, byte for byte. */
+static void
+test_protocol_md_putf_example(void **state)
+{
+	static const uint8_t expect[] = {
+		0x50, 0x55, 0x54, 0x46, 0x00, 0x00, 0x00, 0x0f,
+		0x00, 0x05, 0x61, 0x2e, 0x74, 0x78, 0x74,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,
+	};
+	struct proto_put m = { .size = 5 };
+	struct fbuf *out = newbuf();
+	struct frame_transport t;
+	struct frame_mem mem;
+
+	(void)state;
+	snprintf(m.name, sizeof(m.name), "%s", "a.txt");
+	frame_mem_init(&mem, NULL, 0, out, &t);
+	assert_int_equal(proto_send_put(&t, &m, 100), 0);
+	assert_int_equal(fbuf_len(out), sizeof(expect));
+	assert_memory_equal(fbuf_ptr(out), expect, sizeof(expect));
+	fbuf_free(out);
+}
+
+/* The new ERRR codes map to distinct local errors. */
+static void
+test_store_error_codes(void **state)
+{
+	static const struct {
+		uint16_t code;
+		int ret;
+	} map[] = {
+		{ PROTO_ERR_INTEGRITY, FERRY_ERR_AUTH },
+		{ PROTO_ERR_NOT_FOUND, FERRY_ERR_NOT_FOUND },
+		{ PROTO_ERR_NAME, FERRY_ERR_USAGE },
+	};
+	struct fbuf *out = newbuf();
+	struct frame_transport t, rt;
+	struct frame_mem m, rm;
+	struct frame f;
+	uint16_t code;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		fbuf_reset(out);
+		frame_mem_init(&m, NULL, 0, out, &t);
+		assert_int_equal(proto_send_error(&t, 100, map[i].code, "no file called \"%s\"",
+		    "x"), 0);
+		frame_mem_init(&rm, fbuf_ptr(out), fbuf_len(out), NULL, &rt);
+		assert_int_equal(frame_read(&rt, FERRY_MAX_FRAME, 100, &f), 0);
+		assert_int_equal(proto_error_frame_fail(&f, 1, &code), map[i].ret);
+		assert_int_equal(code, map[i].code);
+		assert_non_null(strstr(ferry_error_detail(map[i].ret), proto_error_name(code)));
+		frame_clear(&f);
+	}
+	fbuf_free(out);
+}
+
+/* Random payloads through the store decoders: no crash, only clean results. */
+static void
+test_store_random_payloads(void **state)
+{
+	static const decode_fn decs[] = { dec_put, dec_ofst, dec_stor, dec_file, dec_get,
+		dec_ents };
+	uint8_t buf[96];
+	uint32_t x = 0x9e3779b9;
+	int r;
+
+	(void)state;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = (size_t)(iter % (int)sizeof(buf));
+
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[i] = (uint8_t)((x & 0x100) ? (x & 0x7) : x);
+		}
+		for (size_t d = 0; d < sizeof(decs) / sizeof(decs[0]); d++) {
+			r = decs[d](buf, n);
+			assert_true(r == 0 || r == FERRY_ERR_FORMAT);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -686,6 +1094,14 @@ main(void)
 		cmocka_unit_test(test_protocol_md_example),
 		cmocka_unit_test(test_send_helpers),
 		cmocka_unit_test(test_random_payloads),
+		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_small_replies),
+		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_ents),
+		cmocka_unit_test(test_store_send_helpers),
+		cmocka_unit_test(test_store_error_codes),
+		cmocka_unit_test(test_protocol_md_putf_example),
+		cmocka_unit_test(test_store_random_payloads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,175 @@
+/* ferry get: fetch files from the server, verified before they appear. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/common/cli.h"
+#include "cli/ferry/ferry.h"
+#include "client/profile.h"
+#include "client/transfer.h"
+#include "store/objects.h"
+#include "util/err.h"
+
+enum {
+	OPT_PROFILE = 256,
+	OPT_PROGRESS,
+};
+
+static const struct option long_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "directory", required_argument, NULL, 'O' },
+	{ "server", required_argument, NULL, 's' },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(void)
+{
+	printf("Usage: ferry get [options] NAME...\n"
+	    "       ferry get [options] -o OUT NAME\n\n"
+	    "Fetch each stored NAME into a file of that name in the current directory (or\n"
+	    "DIR). A file appears only after every byte was decrypted, authenticated and\n"
+	    "its SHA-256 matched the one recorded when it was stored; an existing file of\n"
+	    "that name is then replaced. Exit status 0 only when every file was fetched and\n"
+	    "verified.\n\n"
+	    "  -o, --output OUT         write to OUT ('-' for standard output; one NAME only)\n"
+	    "  -O, --directory DIR      write the files into DIR\n"
+	    "  -s, --server HOST:PORT   the server (default: the profile's)\n"
+	    "      --profile DIR        the profile directory (default $FERRY_HOME, else\n"
+	    "                           ~/.config/ferry)\n"
+	    "  -q, --quiet              no progress display and no summary\n"
+	    "      --progress           a progress display even when stderr is not a terminal\n"
+	    "  -h, --help               show this help\n");
+}
+
+static int
+get_one(struct transfer_session *s, const char *name, const char *path,
+    enum cli_progress_mode pmode, bool quiet)
+{
+	struct cli_output out = { .fd = -1, .af = { .fd = -1 } };
+	struct store_progress sp;
+	struct transfer_info info;
+	double t0;
+	int r;
+
+	ferry_error_clear();
+	if ((r = cli_output_open(&out, path)) != 0)
+		return r;
+	store_progress_init(&sp, name, pmode);
+	t0 = store_clock();
+	if ((r = transfer_get(s, name, out.fd, &sp.obs, &info)) != 0) {
+		/* A failed write names the output file. */
+		if (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "write:") != NULL)
+			r = ferry_error_prefix(r, "%s", out.name);
+		goto fail;
+	}
+	if ((r = cli_output_commit(&out)) != 0)
+		goto fail;
+	store_progress_end(&sp, true);
+	if (!quiet && !sp.enabled)
+		store_summary(out.is_stdout ? stderr : stdout, "fetched", name, info.size,
+		    store_clock() - t0);
+	return 0;
+fail:
+	store_progress_end(&sp, false);
+	cli_output_abort(&out);
+	return r;
+}
+
+int
+cmd_get(int argc, char **argv)
+{
+	const char *cmd = "get", *out_path = NULL, *dir = NULL, *server = NULL;
+	const char *profile_dir = NULL, *why = NULL;
+	enum cli_progress_mode pmode = CLI_PROGRESS_AUTO;
+	struct profile prof = { 0 };
+	struct transfer_session *s = NULL;
+	struct stat st;
+	char *path = NULL;
+	bool quiet = false;
+	size_t n;
+	int c, r, ret = CLI_EXIT_OK;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:O:s:qh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'O':
+			dir = optarg;
+			break;
+		case 's':
+			server = optarg;
+			break;
+		case OPT_PROFILE:
+			profile_dir = optarg;
+			break;
+		case 'q':
+			/* The last of --quiet and --progress wins. */
+			quiet = true;
+			pmode = CLI_PROGRESS_OFF;
+			break;
+		case OPT_PROGRESS:
+			quiet = false;
+			pmode = CLI_PROGRESS_ON;
+			break;
+		case 'h':
+			usage();
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error(cmd, c, argv);
+		}
+	}
+	if (optind == argc)
+		return cli_usage_error(cmd, "no name given");
+	if (out_path != NULL && dir != NULL)
+		return cli_usage_error(cmd, "-o and -O exclude each other");
+	if (out_path != NULL && argc - optind > 1)
+		return cli_usage_error(cmd, "-o names one output, %d names given", argc - optind);
+	/* A name becomes a file name here: the store's rules keep it one path component. */
+	for (int i = optind; i < argc; i++)
+		if (!store_name_valid(argv[i], &why))
+			return cli_usage_error(cmd, "'%s' is not a valid name: %s", argv[i], why);
+	if (dir != NULL && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return cli_usage_error(cmd, "%s is not a directory", dir);
+
+	if ((ret = store_session_open(cmd, profile_dir, server, &prof, &s)) != CLI_EXIT_OK)
+		goto out;
+	for (int i = optind; i < argc; i++) {
+		const char *dest = out_path;
+
+		if (dest == NULL) {
+			free(path);
+			n = (dir != NULL ? strlen(dir) : 1) + 1 + strlen(argv[i]) + 1;
+			if ((path = malloc(n)) == NULL) {
+				ret = cli_error(ferry_fail(FERRY_ERR_NOMEM, "out of memory"));
+				goto out;
+			}
+			if (dir != NULL)
+				snprintf(path, n, "%s/%s", dir, argv[i]);
+			else if (strcmp(argv[i], "-") == 0)
+				snprintf(path, n, "./%s", argv[i]);  /* a file, not stdout */
+			else
+				snprintf(path, n, "%s", argv[i]);
+			dest = path;
+		}
+		if ((r = get_one(s, argv[i], dest, pmode, quiet)) != 0) {
+			cli_error(r);
+			ret = CLI_EXIT_FAIL;
+		}
+	}
+out:
+	free(path);
+	transfer_close(s);
+	profile_free(&prof);
+	return ret;
+}

@@ -1,0 +1,396 @@
+/*
+ * store/objects: the name rules, object ids, and the objects table: put (insert and
+ * replace in one transaction), get, list in name order, delete, isolation between users,
+ * cascade on user deletion, the migration from schema 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/db.h"
+#include "store/objects.h"
+#include "testutil.h"
+#include "util/err.h"
+
+#define HASH "scrypt$15$8$1$00000000000000000000000000000000$" \
+	"1111111111111111111111111111111111111111111111111111111111111111"
+
+struct fixture {
+	char *dir;
+	char path[512];
+	struct db *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->dir = test_tmpdir();
+	snprintf(f->path, sizeof(f->path), "%s/ferry.db", f->dir);
+	if (db_open(f->path, &f->db) != 0 || db_user_add(f->db, "alice", HASH) != 0 ||
+	    db_user_add(f->db, "bob", HASH) != 0) {
+		fprintf(stderr, "setup: %s\n", ferry_error_detail(FERRY_ERR_DB));
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	db_close(f->db);
+	rm_rf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static int
+raw_count(const char *path, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+/* An object record for name with a fresh id, size and a digest derived from seed. */
+static void
+make_object(struct db_object *o, const char *name, uint64_t size, uint8_t seed)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	assert_int_equal(objects_new_id(o->object), 0);
+	o->size = size;
+	for (size_t i = 0; i < sizeof(o->sha256); i++)
+		o->sha256[i] = (uint8_t)(seed + i);
+	o->stored = 1700000000 + seed;
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const good[] = { "a", "report.pdf", "..x", "x..", "...", ".hidden",
+		"a b", "caf\xc3\xa9", "\xe2\x82\xac 100", "name with 'quotes' and \"more\"",
+		"back\\slash", "-dash" };
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+		{ "", "empty" },
+		{ ".", "\"..\"" },
+		{ "..", "\"..\"" },
+		{ "a/b", "'/'" },
+		{ "/abs", "'/'" },
+		{ "../x", "'/'" },
+		{ "x/", "'/'" },
+		{ " lead", "space" },
+		{ "trail ", "space" },
+		{ "tab\tx", "control" },
+		{ "nl\nx", "control" },
+		{ "del\x7fx", "control" },
+		{ "c1\xc2\x85x", "control" },
+		{ "bad\xffutf8", "UTF-8" },
+		{ "\xc3", "UTF-8" },
+		{ "\xed\xa0\x80", "UTF-8" },   /* a surrogate */
+		{ "\xc0\xaf", "UTF-8" },       /* overlong '/' */
+	};
+	char name[FERRY_MAX_OBJECT_NAME + 2];
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		why = "unset";
+		if (!store_name_valid(good[i], &why))
+			fail_msg("\"%s\" refused: %s", good[i], why);
+		assert_null(why);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (store_name_valid(bad[i].name, &why))
+			fail_msg("bad name %zu accepted", i);
+		assert_non_null(why);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("name %zu: reason \"%s\" lacks \"%s\"", i, why, bad[i].why);
+	}
+	assert_false(store_name_valid(NULL, NULL));
+	memset(name, 'n', FERRY_MAX_OBJECT_NAME);
+	name[FERRY_MAX_OBJECT_NAME] = '\0';
+	assert_true(store_name_valid(name, NULL));
+	name[FERRY_MAX_OBJECT_NAME] = 'n';
+	name[FERRY_MAX_OBJECT_NAME + 1] = '\0';
+	assert_false(store_name_valid(name, &why));
+	assert_non_null(strstr(why, "255"));
+}
+
+static void
+test_ids(void **state)
+{
+	char a[OBJECTS_ID_HEX_LEN + 1], b[OBJECTS_ID_HEX_LEN + 1];
+
+	(void)state;
+	assert_int_equal(objects_new_id(a), 0);
+	assert_int_equal(objects_new_id(b), 0);
+	assert_int_equal(strlen(a), 32);
+	assert_true(objects_id_valid(a));
+	assert_true(objects_id_valid(b));
+	assert_string_not_equal(a, b);
+	assert_true(objects_id_valid("0123456789abcdef0123456789abcdef"));
+	assert_false(objects_id_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(objects_id_valid("0123456789abcdef0123456789abcde"));
+	assert_false(objects_id_valid("0123456789abcdef0123456789abcdef0"));
+	assert_false(objects_id_valid("../3456789abcdef0123456789abcdef"));
+	assert_false(objects_id_valid("tmp"));
+	assert_false(objects_id_valid(NULL));
+}
+
+static void
+test_put_get(void **state)
+{
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1];
+	struct db_object o, g;
+
+	make_object(&o, "report.pdf", 12345, 1);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_string_equal(replaced, "");
+	assert_int_equal(objects_get(f->db, "alice", "report.pdf", &g), 0);
+	assert_string_equal(g.name, "report.pdf");
+	assert_string_equal(g.object, o.object);
+	assert_true(g.size == 12345);
+	assert_memory_equal(g.sha256, o.sha256, 32);
+	assert_int_equal(g.stored, o.stored);
+
+	/* Not found: another name, another user, an unknown user. */
+	assert_int_equal(objects_get(f->db, "alice", "other", &g), FERRY_ERR_NOT_FOUND);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_NOT_FOUND), "other"));
+	assert_int_equal(objects_get(f->db, "bob", "report.pdf", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_get(f->db, "nobody", "report.pdf", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_put(f->db, "nobody", &o, replaced), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_put(f->db, "../x", &o, replaced), FERRY_ERR_NOT_FOUND);
+
+	/* Bad names and ids are refused. */
+	assert_int_equal(objects_get(f->db, "alice", "a/b", &g), FERRY_ERR_USAGE);
+	make_object(&o, "../etc", 1, 2);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), FERRY_ERR_USAGE);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_USAGE), "'/'"));
+	make_object(&o, "fine", 1, 2);
+	snprintf(o.object, sizeof(o.object), "%s", "../../etc/passwd");
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), FERRY_ERR_USAGE);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects"), 1);
+}
+
+static void
+test_replace(void **state)
+{
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1];
+	struct db_object o1, o2, b1, g;
+	bool used;
+
+	make_object(&o1, "notes", 10, 1);
+	make_object(&o2, "notes", 20, 2);
+	make_object(&b1, "notes", 30, 3);
+	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), 0);
+	assert_int_equal(objects_put(f->db, "bob", &b1, replaced), 0);
+	assert_string_equal(replaced, "");
+	assert_int_equal(objects_put(f->db, "alice", &o2, replaced), 0);
+	assert_string_equal(replaced, o1.object);
+	assert_int_equal(objects_get(f->db, "alice", "notes", &g), 0);
+	assert_string_equal(g.object, o2.object);
+	assert_true(g.size == 20);
+	/* bob's object of the same name is untouched. */
+	assert_int_equal(objects_get(f->db, "bob", "notes", &g), 0);
+	assert_string_equal(g.object, b1.object);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects"), 2);
+
+	assert_int_equal(objects_referenced(f->db, o1.object, &used), 0);
+	assert_false(used);
+	assert_int_equal(objects_referenced(f->db, o2.object, &used), 0);
+	assert_true(used);
+	assert_int_equal(objects_referenced(f->db, b1.object, &used), 0);
+	assert_true(used);
+	assert_int_equal(objects_referenced(f->db, "not an id", &used), 0);
+	assert_false(used);
+
+	/* The same object id cannot be recorded twice. */
+	make_object(&o1, "other", 1, 4);
+	memcpy(o1.object, o2.object, sizeof(o1.object));
+	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), FERRY_ERR_DB);
+	assert_string_equal(replaced, "");
+	assert_int_equal(objects_get(f->db, "alice", "other", &g), FERRY_ERR_NOT_FOUND);
+	/* ... and the failed transaction left nothing open: the next put works. */
+	make_object(&o1, "other", 1, 4);
+	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), 0);
+}
+
+struct collected {
+	char names[8][FERRY_MAX_OBJECT_NAME + 1];
+	size_t n;
+	int stop_after;
+};
+
+static int
+collect(void *arg, const struct db_object *o)
+{
+	struct collected *c = arg;
+
+	assert_true(c->n < 8);
+	snprintf(c->names[c->n++], sizeof(c->names[0]), "%s", o->name);
+	if (c->stop_after > 0 && (int)c->n == c->stop_after)
+		return 42;
+	return 0;
+}
+
+static void
+test_list_delete(void **state)
+{
+	static const char *const names[] = { "b", "a", "\xc3\xa9t\xc3\xa9", "B", "a b" };
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1], removed[OBJECTS_ID_HEX_LEN + 1];
+	struct collected c;
+	struct db_object o, g;
+	char a_id[OBJECTS_ID_HEX_LEN + 1] = "";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		make_object(&o, names[i], i, (uint8_t)i);
+		assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+		if (strcmp(names[i], "a") == 0)
+			memcpy(a_id, o.object, sizeof(a_id));
+	}
+	make_object(&o, "bob's", 1, 9);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+
+	/* Bytewise name order, only alice's. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(objects_list(f->db, "alice", collect, &c), 0);
+	assert_int_equal(c.n, 5);
+	assert_string_equal(c.names[0], "B");
+	assert_string_equal(c.names[1], "a");
+	assert_string_equal(c.names[2], "a b");
+	assert_string_equal(c.names[3], "b");
+	assert_string_equal(c.names[4], "\xc3\xa9t\xc3\xa9");
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	assert_int_equal(objects_list(f->db, "alice", collect, &c), 42);
+	assert_int_equal(c.n, 2);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(objects_list(f->db, "bob", collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.names[0], "bob's");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(objects_list(f->db, "nobody", collect, &c), 0);
+	assert_int_equal(c.n, 0);
+
+	/* Delete: only the owner's, and the object id is handed back. */
+	assert_int_equal(objects_delete(f->db, "bob", "a", removed), FERRY_ERR_NOT_FOUND);
+	assert_string_equal(removed, "");
+	assert_int_equal(objects_delete(f->db, "alice", "a", removed), 0);
+	assert_string_equal(removed, a_id);
+	assert_int_equal(objects_get(f->db, "alice", "a", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_delete(f->db, "alice", "a", removed), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_delete(f->db, "alice", "..", removed), FERRY_ERR_USAGE);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(objects_list(f->db, "alice", collect, &c), 0);
+	assert_int_equal(c.n, 4);
+}
+
+/* Deleting a user deletes the user's rows (ON DELETE CASCADE). */
+static void
+test_cascade(void **state)
+{
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1];
+	struct db_object o;
+
+	make_object(&o, "x", 1, 1);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	make_object(&o, "y", 1, 2);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	db_close(f->db);
+	f->db = NULL;
+	raw_exec(f->path, "PRAGMA foreign_keys = ON; DELETE FROM users WHERE name = 'alice'");
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects"), 1);
+	assert_int_equal(db_open(f->path, &f->db), 0);
+}
+
+/* A schema-2 file (before the store) gains the objects table; a damaged row is refused
+ * on read instead of trusted. */
+static void
+test_migration_and_damage(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+	struct db *db = NULL;
+	struct db_object g;
+	int v = 0;
+
+	/* Make a schema-2 file: a current one without the objects table. */
+	snprintf(path, sizeof(path), "%s/old.db", f->dir);
+	assert_int_equal(db_open(path, &db), 0);
+	db_close(db);
+	raw_exec(path, "DROP TABLE objects; PRAGMA user_version = 2;");
+	assert_int_equal(raw_count(path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 0);
+	assert_int_equal(db_open(path, &db), 0);
+	assert_int_equal(db_schema_version(db, &v), 0);
+	assert_int_equal(v, DB_SCHEMA_VERSION);
+	assert_true(v >= 3);
+	db_close(db);
+	assert_int_equal(raw_count(path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
+
+	/* A row whose object id is not an id (tampered database) is refused. */
+	raw_exec(f->path, "INSERT INTO objects (user_id, name, object, size, sha256, stored) "
+	    "SELECT id, 'evil', '../../x', 1, zeroblob(32), 0 FROM users WHERE name = 'alice'");
+	assert_int_equal(objects_get(f->db, "alice", "evil", &g), FERRY_ERR_DB);
+	raw_exec(f->path, "UPDATE objects SET object = '0123456789abcdef0123456789abcdef', "
+	    "sha256 = zeroblob(31) WHERE name = 'evil'");
+	assert_int_equal(objects_get(f->db, "alice", "evil", &g), FERRY_ERR_DB);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_and_damage, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
