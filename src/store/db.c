@@ -1,4 +1,5 @@
 #include "store/db.h"
+#include "store/sql.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,110 +82,6 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
     "one migration per schema version");
 
-static int
-db_fail(struct db *db, const char *what)
-{
-	return ferry_fail(FERRY_ERR_DB, "database: %s: %s", what, sqlite3_errmsg(db->h));
-}
-
-static int
-prepare(struct db *db, const char *sql, sqlite3_stmt **st)
-{
-	*st = NULL;
-	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
-		return db_fail(db, "prepare");
-	return 0;
-}
-
-/* Run a constant script (no parameters) one prepared statement at a time. */
-static int
-exec_script(struct db *db, const char *sql, const char *what)
-{
-	const char *tail = sql;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	while (tail != NULL && *tail != '\0') {
-		if (sqlite3_prepare_v2(db->h, tail, -1, &st, &tail) != SQLITE_OK)
-			return db_fail(db, what);
-		if (st == NULL)	/* whitespace or a comment */
-			continue;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			;
-		sqlite3_finalize(st);
-		st = NULL;
-		if (rc != SQLITE_DONE)
-			return db_fail(db, what);
-	}
-	return 0;
-}
-
-static int
-begin(struct db *db)
-{
-	return exec_script(db, "BEGIN IMMEDIATE", "begin transaction");
-}
-
-static int
-commit(struct db *db)
-{
-	return exec_script(db, "COMMIT", "commit");
-}
-
-static void
-rollback(struct db *db)
-{
-	if (!sqlite3_get_autocommit(db->h))
-		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Bind a NUL-terminated string of at most max bytes (longer ones are cut). */
-static int
-bind_text(struct db *db, sqlite3_stmt *st, int idx, const char *s, size_t max)
-{
-	if (s == NULL)
-		s = "";
-	if (sqlite3_bind_text(st, idx, s, (int)strnlen(s, max), SQLITE_TRANSIENT) != SQLITE_OK)
-		return db_fail(db, "bind");
-	return 0;
-}
-
-static int
-bind_int64(struct db *db, sqlite3_stmt *st, int idx, int64_t v)
-{
-	if (sqlite3_bind_int64(st, idx, v) != SQLITE_OK)
-		return db_fail(db, "bind");
-	return 0;
-}
-
-/* Copy a TEXT column into buf (cap bytes with the NUL); refuse anything else. */
-static int
-column_text(sqlite3_stmt *st, int col, char *buf, size_t cap, const char *what)
-{
-	const unsigned char *s;
-	int n;
-
-	if (sqlite3_column_type(st, col) != SQLITE_TEXT)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: not text", what);
-	s = sqlite3_column_text(st, col);
-	n = sqlite3_column_bytes(st, col);
-	if (s == NULL || n < 0 || (size_t)n >= cap || memchr(s, '\0', (size_t)n) != NULL)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: unexpected value", what);
-	memcpy(buf, s, (size_t)n);
-	buf[n] = '\0';
-	return 0;
-}
-
-static int
-column_int(sqlite3_stmt *st, int col, int64_t *v, const char *what)
-{
-	*v = 0; /* defined on failure too, which lets optimised builds prove initialisation */
-	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: not an integer", what);
-	*v = sqlite3_column_int64(st, col);
-	return 0;
-}
-
 /* Create the file 0600 if absent without following a symlink; tighten a looser mode. */
 static int
 create_file(const char *path)
@@ -219,13 +116,13 @@ db_schema_version(struct db *db, int *out)
 	int64_t v;
 	int r;
 
-	if ((r = prepare(db, "PRAGMA user_version", &st)) != 0)
+	if ((r = sql_prepare(db->h, "PRAGMA user_version", &st)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = db_fail(db, "user_version");
+		r = sql_fail(db->h, "user_version");
 		goto out;
 	}
-	if ((r = column_int(st, 0, &v, "user_version")) != 0)
+	if ((r = sql_column_int(st, 0, &v, "user_version")) != 0)
 		goto out;
 	*out = (int)v;
 out:
@@ -238,7 +135,7 @@ migrate(struct db *db)
 {
 	int version, r;
 
-	if ((r = begin(db)) != 0)
+	if ((r = sql_begin(db->h, true)) != 0)
 		return r;
 	if ((r = db_schema_version(db, &version)) != 0)
 		goto out;
@@ -253,13 +150,13 @@ migrate(struct db *db)
 		goto out;
 	}
 	for (int v = version; v < DB_SCHEMA_VERSION; v++) {
-		if ((r = exec_script(db, migrations[v], "schema migration")) != 0)
+		if ((r = sql_exec(db->h, migrations[v], "schema migration")) != 0)
 			goto out;
 	}
-	r = commit(db);
+	r = sql_commit(db->h);
 out:
 	if (r != 0)
-		rollback(db);
+		sql_rollback(db->h);
 	return r;
 }
 
@@ -276,7 +173,7 @@ db_open(const char *path, struct db **out)
 		return ferry_fail(FERRY_ERR_NOMEM, "database: out of memory");
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK) {
-		r = db->h != NULL ? db_fail(db, path) :
+		r = db->h != NULL ? sql_fail(db->h, path) :
 		    ferry_fail(FERRY_ERR_NOMEM, "database: out of memory");
 		goto out;
 	}
@@ -285,7 +182,7 @@ db_open(const char *path, struct db **out)
 	(void)sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	(void)sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	(void)sqlite3_db_config(db->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
-	if ((r = exec_script(db, "PRAGMA journal_mode = WAL;"
+	if ((r = sql_exec(db->h, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA secure_delete = ON;", "settings")) != 0)
@@ -335,17 +232,17 @@ db_user_add(struct db *db, const char *name, const char *pw_hash)
 		return ferry_fail(FERRY_ERR_USAGE, "bad user name: %s", why);
 	if ((r = check_pw_hash(pw_hash)) != 0)
 		return r;
-	if ((r = prepare(db, "INSERT INTO users (name, pw_hash, disabled, created) "
+	if ((r = sql_prepare(db->h, "INSERT INTO users (name, pw_hash, disabled, created) "
 	    "VALUES (?1, ?2, 0, ?3)", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, name, FERRY_MAX_USER_NAME)) != 0 ||
-	    (r = bind_text(db, st, 2, pw_hash, FERRY_MAX_PW_HASH)) != 0 ||
-	    (r = bind_int64(db, st, 3, (int64_t)time(NULL))) != 0)
+	    (r = sql_bind_text(db->h, st, 1, name, FERRY_MAX_USER_NAME)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 2, pw_hash, FERRY_MAX_PW_HASH)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 3, (int64_t)time(NULL))) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		r = ferry_fail(FERRY_ERR_EXISTS, "user %s already exists", name);
 	else if (rc != SQLITE_DONE)
-		r = db_fail(db, "add user");
+		r = sql_fail(db->h, "add user");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -358,11 +255,11 @@ read_user(sqlite3_stmt *st, struct db_user *u)
 	int r;
 
 	memset(u, 0, sizeof(*u));
-	if ((r = column_int(st, 0, &u->id, "users.id")) != 0 ||
-	    (r = column_text(st, 1, u->name, sizeof(u->name), "users.name")) != 0 ||
-	    (r = column_text(st, 2, u->pw_hash, sizeof(u->pw_hash), "users.pw_hash")) != 0 ||
-	    (r = column_int(st, 3, &disabled, "users.disabled")) != 0 ||
-	    (r = column_int(st, 4, &u->created, "users.created")) != 0)
+	if ((r = sql_column_int(st, 0, &u->id, "users.id")) != 0 ||
+	    (r = sql_column_text(st, 1, u->name, sizeof(u->name), "users.name")) != 0 ||
+	    (r = sql_column_text(st, 2, u->pw_hash, sizeof(u->pw_hash), "users.pw_hash")) != 0 ||
+	    (r = sql_column_int(st, 3, &disabled, "users.disabled")) != 0 ||
+	    (r = sql_column_int(st, 4, &u->created, "users.created")) != 0)
 		return r;
 	u->disabled = disabled != 0;
 	return 0;
@@ -377,9 +274,9 @@ db_user_get(struct db *db, const char *name, struct db_user *out)
 	memset(out, 0, sizeof(*out));
 	if (!account_name_valid(name))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
-	if ((r = prepare(db, "SELECT id, name, pw_hash, disabled, created FROM users "
+	if ((r = sql_prepare(db->h, "SELECT id, name, pw_hash, disabled, created FROM users "
 	    "WHERE name = ?1", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, name, FERRY_MAX_USER_NAME)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, name, FERRY_MAX_USER_NAME)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -387,7 +284,7 @@ db_user_get(struct db *db, const char *name, struct db_user *out)
 	else if (rc == SQLITE_DONE)
 		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", name);
 	else
-		r = db_fail(db, "get user");
+		r = sql_fail(db->h, "get user");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -400,7 +297,7 @@ db_user_list(struct db *db, int (*cb)(void *arg, const struct db_user *user), vo
 	struct db_user u;
 	int r, rc;
 
-	if ((r = prepare(db, "SELECT id, name, pw_hash, disabled, created FROM users "
+	if ((r = sql_prepare(db->h, "SELECT id, name, pw_hash, disabled, created FROM users "
 	    "ORDER BY name", &st)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -408,7 +305,7 @@ db_user_list(struct db *db, int (*cb)(void *arg, const struct db_user *user), vo
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		r = db_fail(db, "list users");
+		r = sql_fail(db->h, "list users");
 out:
 	OPENSSL_cleanse(&u, sizeof(u));
 	sqlite3_finalize(st);
@@ -425,13 +322,13 @@ update_user(struct db *db, const char *sql, const char *name, int64_t ival, cons
 
 	if (!account_name_valid(name))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
-	if ((r = prepare(db, sql, &st)) != 0)
+	if ((r = sql_prepare(db->h, sql, &st)) != 0)
 		goto out;
-	r = sval != NULL ? bind_text(db, st, 1, sval, smax) : bind_int64(db, st, 1, ival);
-	if (r != 0 || (r = bind_text(db, st, 2, name, FERRY_MAX_USER_NAME)) != 0)
+	r = sval != NULL ? sql_bind_text(db->h, st, 1, sval, smax) : sql_bind_int64(db->h, st, 1, ival);
+	if (r != 0 || (r = sql_bind_text(db->h, st, 2, name, FERRY_MAX_USER_NAME)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(db, "update user");
+		r = sql_fail(db->h, "update user");
 	else if (sqlite3_changes(db->h) == 0)
 		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", name);
 out:
@@ -502,18 +399,18 @@ db_cert_add(struct db *db, const char *serial_hex, const char *user, int64_t not
 		return ferry_fail(FERRY_ERR_USAGE, "certificate %s ends before it starts", serial);
 	if (!account_name_valid(user))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
-	if ((r = prepare(db, "INSERT INTO certs (serial, user_id, not_before, not_after) "
+	if ((r = sql_prepare(db->h, "INSERT INTO certs (serial, user_id, not_before, not_after) "
 	    "SELECT ?1, id, ?2, ?3 FROM users WHERE name = ?4", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, serial, FERRY_MAX_SERIAL_HEX)) != 0 ||
-	    (r = bind_int64(db, st, 2, not_before)) != 0 ||
-	    (r = bind_int64(db, st, 3, not_after)) != 0 ||
-	    (r = bind_text(db, st, 4, user, FERRY_MAX_USER_NAME)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, serial, FERRY_MAX_SERIAL_HEX)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 2, not_before)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 3, not_after)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 4, user, FERRY_MAX_USER_NAME)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		r = ferry_fail(FERRY_ERR_EXISTS, "certificate serial %s already recorded", serial);
 	else if (rc != SQLITE_DONE)
-		r = db_fail(db, "add certificate");
+		r = sql_fail(db->h, "add certificate");
 	else if (sqlite3_changes(db->h) == 0)
 		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", user);
 out:
@@ -532,10 +429,10 @@ db_cert_lookup(struct db *db, const char *serial_hex, struct db_cert *out)
 	memset(out, 0, sizeof(*out));
 	if (normalise_serial(serial_hex, serial) != 0)
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such certificate");
-	if ((r = prepare(db, "SELECT c.serial, u.name, c.not_before, c.not_after, "
+	if ((r = sql_prepare(db->h, "SELECT c.serial, u.name, c.not_before, c.not_after, "
 	    "c.revoked_at, u.disabled FROM certs c JOIN users u ON u.id = c.user_id "
 	    "WHERE c.serial = ?1", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, serial, FERRY_MAX_SERIAL_HEX)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, serial, FERRY_MAX_SERIAL_HEX)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -543,19 +440,19 @@ db_cert_lookup(struct db *db, const char *serial_hex, struct db_cert *out)
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		r = db_fail(db, "look up certificate");
+		r = sql_fail(db->h, "look up certificate");
 		goto out;
 	}
-	if ((r = column_text(st, 0, out->serial_hex, sizeof(out->serial_hex),
+	if ((r = sql_column_text(st, 0, out->serial_hex, sizeof(out->serial_hex),
 	    "certs.serial")) != 0 ||
-	    (r = column_text(st, 1, out->user, sizeof(out->user), "users.name")) != 0 ||
-	    (r = column_int(st, 2, &out->not_before, "certs.not_before")) != 0 ||
-	    (r = column_int(st, 3, &out->not_after, "certs.not_after")) != 0 ||
-	    (r = column_int(st, 5, &disabled, "users.disabled")) != 0)
+	    (r = sql_column_text(st, 1, out->user, sizeof(out->user), "users.name")) != 0 ||
+	    (r = sql_column_int(st, 2, &out->not_before, "certs.not_before")) != 0 ||
+	    (r = sql_column_int(st, 3, &out->not_after, "certs.not_after")) != 0 ||
+	    (r = sql_column_int(st, 5, &disabled, "users.disabled")) != 0)
 		goto out;
 	out->user_disabled = disabled != 0;
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-		if ((r = column_int(st, 4, &out->revoked_at, "certs.revoked_at")) != 0)
+		if ((r = sql_column_int(st, 4, &out->revoked_at, "certs.revoked_at")) != 0)
 			goto out;
 		out->revoked = true;
 	}
@@ -573,13 +470,13 @@ row_exists(struct db *db, const char *sql, const char *key, size_t max)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = prepare(db, sql, &st)) != 0 || (r = bind_text(db, st, 1, key, max)) != 0)
+	if ((r = sql_prepare(db->h, sql, &st)) != 0 || (r = sql_bind_text(db->h, st, 1, key, max)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = 1;
 	else if (rc != SQLITE_DONE)
-		r = db_fail(db, "lookup");
+		r = sql_fail(db->h, "lookup");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -592,11 +489,11 @@ revoke_update(struct db *db, const char *sql, int64_t now, const char *key, size
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prepare(db, sql, &st)) != 0 || (r = bind_int64(db, st, 1, now)) != 0 ||
-	    (r = bind_text(db, st, 2, key, max)) != 0)
+	if ((r = sql_prepare(db->h, sql, &st)) != 0 || (r = sql_bind_int64(db->h, st, 1, now)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 2, key, max)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(db, "revoke");
+		r = sql_fail(db->h, "revoke");
 	else
 		*count = (size_t)sqlite3_changes(db->h);
 out:
@@ -613,7 +510,7 @@ db_cert_revoke(struct db *db, const char *name_or_serial, int64_t now, size_t *c
 
 	if (count != NULL)
 		*count = 0;
-	if ((r = begin(db)) != 0)
+	if ((r = sql_begin(db->h, true)) != 0)
 		return r;
 	r = 0;
 	if (account_name_valid(name_or_serial))
@@ -637,10 +534,10 @@ db_cert_revoke(struct db *db, const char *name_or_serial, int64_t now, size_t *c
 	}
 	if (r != 0)
 		goto out;
-	r = commit(db);
+	r = sql_commit(db->h);
 out:
 	if (r != 0)
-		rollback(db);
+		sql_rollback(db->h);
 	else if (count != NULL)
 		*count = n;
 	return r;
@@ -655,17 +552,17 @@ db_cert_revoked_list(struct db *db,
 	int64_t at;
 	int r, rc;
 
-	if ((r = prepare(db, "SELECT serial, revoked_at FROM certs WHERE revoked_at IS NOT NULL "
+	if ((r = sql_prepare(db->h, "SELECT serial, revoked_at FROM certs WHERE revoked_at IS NOT NULL "
 	    "ORDER BY revoked_at, serial", &st)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = column_text(st, 0, serial, sizeof(serial), "certs.serial")) != 0 ||
-		    (r = column_int(st, 1, &at, "certs.revoked_at")) != 0 ||
+		if ((r = sql_column_text(st, 0, serial, sizeof(serial), "certs.serial")) != 0 ||
+		    (r = sql_column_int(st, 1, &at, "certs.revoked_at")) != 0 ||
 		    (r = cb(arg, serial, at)) != 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		r = db_fail(db, "list revoked certificates");
+		r = sql_fail(db->h, "list revoked certificates");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -681,18 +578,18 @@ db_cert_count_valid(struct db *db, const char *user, int64_t now, unsigned *out)
 	*out = 0;
 	if (!account_name_valid(user))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
-	if ((r = prepare(db, "SELECT (SELECT count(*) FROM certs c WHERE c.user_id = u.id "
+	if ((r = sql_prepare(db->h, "SELECT (SELECT count(*) FROM certs c WHERE c.user_id = u.id "
 	    "AND c.revoked_at IS NULL AND c.not_after > ?2) FROM users u WHERE u.name = ?1",
 	    &st)) != 0 ||
-	    (r = bind_text(db, st, 1, user, FERRY_MAX_USER_NAME)) != 0 ||
-	    (r = bind_int64(db, st, 2, now)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, user, FERRY_MAX_USER_NAME)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 2, now)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", user);
 	else if (rc != SQLITE_ROW)
-		r = db_fail(db, "count certificates");
-	else if ((r = column_int(st, 0, &n, "certificate count")) == 0)
+		r = sql_fail(db->h, "count certificates");
+	else if ((r = sql_column_int(st, 0, &n, "certificate count")) == 0)
 		*out = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
 out:
 	sqlite3_finalize(st);
@@ -710,17 +607,17 @@ db_audit(struct db *db, const char *event, const char *user, const char *addr, b
 
 	if (event == NULL || event[0] == '\0')
 		return ferry_fail(FERRY_ERR_USAGE, "audit: missing event");
-	if ((r = prepare(db, "INSERT INTO audit (time, event, user, addr, ok, detail) "
+	if ((r = sql_prepare(db->h, "INSERT INTO audit (time, event, user, addr, ok, detail) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) != 0 ||
-	    (r = bind_int64(db, st, 1, (int64_t)time(NULL))) != 0 ||
-	    (r = bind_text(db, st, 2, event, FERRY_MAX_AUDIT_FIELD)) != 0 ||
-	    (r = bind_text(db, st, 3, user, FERRY_MAX_AUDIT_FIELD)) != 0 ||
-	    (r = bind_text(db, st, 4, addr, FERRY_MAX_AUDIT_FIELD)) != 0 ||
-	    (r = bind_int64(db, st, 5, ok ? 1 : 0)) != 0 ||
-	    (r = bind_text(db, st, 6, detail, FERRY_MAX_AUDIT_FIELD)) != 0)
+	    (r = sql_bind_int64(db->h, st, 1, (int64_t)time(NULL))) != 0 ||
+	    (r = sql_bind_text(db->h, st, 2, event, FERRY_MAX_AUDIT_FIELD)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 3, user, FERRY_MAX_AUDIT_FIELD)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 4, addr, FERRY_MAX_AUDIT_FIELD)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 5, ok ? 1 : 0)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 6, detail, FERRY_MAX_AUDIT_FIELD)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(db, "audit");
+		r = sql_fail(db->h, "audit");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -746,16 +643,16 @@ db_audit_list(struct db *db, int64_t after_id, size_t limit,
 	int64_t ok;
 	int r, rc;
 
-	if ((r = prepare(db, "SELECT id, time, event, user, addr, ok, detail FROM audit "
+	if ((r = sql_prepare(db->h, "SELECT id, time, event, user, addr, ok, detail FROM audit "
 	    "WHERE id > ?1 ORDER BY id LIMIT ?2", &st)) != 0 ||
-	    (r = bind_int64(db, st, 1, after_id)) != 0 ||
-	    (r = bind_int64(db, st, 2, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit)) != 0)
+	    (r = sql_bind_int64(db->h, st, 1, after_id)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 2, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&e, 0, sizeof(e));
-		if ((r = column_int(st, 0, &e.id, "audit.id")) != 0 ||
-		    (r = column_int(st, 1, &e.time, "audit.time")) != 0 ||
-		    (r = column_int(st, 5, &ok, "audit.ok")) != 0)
+		if ((r = sql_column_int(st, 0, &e.id, "audit.id")) != 0 ||
+		    (r = sql_column_int(st, 1, &e.time, "audit.time")) != 0 ||
+		    (r = sql_column_int(st, 5, &ok, "audit.ok")) != 0)
 			goto out;
 		e.event = column_string(st, 2);
 		e.user = column_string(st, 3);
@@ -766,7 +663,7 @@ db_audit_list(struct db *db, int64_t after_id, size_t limit,
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		r = db_fail(db, "list audit");
+		r = sql_fail(db->h, "list audit");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -799,20 +696,20 @@ db_auth_check(struct db *db, const char *scope, int64_t now, const struct auth_p
 		return ferry_fail(FERRY_ERR_USAGE, "rate limit: no policy");
 	if ((r = check_auth_args(scope, p)) != 0)
 		return r;
-	if ((r = prepare(db, "SELECT locked_until FROM auth_failures WHERE scope = ?1",
+	if ((r = sql_prepare(db->h, "SELECT locked_until FROM auth_failures WHERE scope = ?1",
 	    &st)) != 0 ||
-	    (r = bind_text(db, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if ((r = column_int(st, 0, &locked_until, "auth_failures.locked_until")) != 0)
+		if ((r = sql_column_int(st, 0, &locked_until, "auth_failures.locked_until")) != 0)
 			goto out;
 		if (locked_until > now)
 			r = ferry_fail(FERRY_ERR_RATE_LIMITED,
 			    "too many failed attempts for %.80s; try again in %lld s", scope,
 			    (long long)(locked_until - now));
 	} else if (rc != SQLITE_DONE) {
-		r = db_fail(db, "rate limit check");
+		r = sql_fail(db->h, "rate limit check");
 	}
 out:
 	sqlite3_finalize(st);
@@ -830,20 +727,20 @@ db_auth_failed(struct db *db, const char *scope, int64_t now, const struct auth_
 		return ferry_fail(FERRY_ERR_USAGE, "rate limit: no policy");
 	if ((r = check_auth_args(scope, p)) != 0)
 		return r;
-	if ((r = begin(db)) != 0)
+	if ((r = sql_begin(db->h, true)) != 0)
 		return r;
-	if ((r = prepare(db, "SELECT failures, window_start, locked_until FROM auth_failures "
+	if ((r = sql_prepare(db->h, "SELECT failures, window_start, locked_until FROM auth_failures "
 	    "WHERE scope = ?1", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if ((r = column_int(st, 0, &failures, "auth_failures.failures")) != 0 ||
-		    (r = column_int(st, 1, &window_start, "auth_failures.window_start")) != 0 ||
-		    (r = column_int(st, 2, &locked_until, "auth_failures.locked_until")) != 0)
+		if ((r = sql_column_int(st, 0, &failures, "auth_failures.failures")) != 0 ||
+		    (r = sql_column_int(st, 1, &window_start, "auth_failures.window_start")) != 0 ||
+		    (r = sql_column_int(st, 2, &locked_until, "auth_failures.locked_until")) != 0)
 			goto out;
 	} else if (rc != SQLITE_DONE) {
-		r = db_fail(db, "rate limit read");
+		r = sql_fail(db->h, "rate limit read");
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -860,39 +757,39 @@ db_auth_failed(struct db *db, const char *scope, int64_t now, const struct auth_
 		failures++;
 	if (failures >= (int64_t)p->max_failures && locked_until <= now)
 		locked_until = now + p->lockout;
-	if ((r = prepare(db, "INSERT INTO auth_failures (scope, failures, window_start, "
+	if ((r = sql_prepare(db->h, "INSERT INTO auth_failures (scope, failures, window_start, "
 	    "locked_until) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope) DO UPDATE SET "
 	    "failures = excluded.failures, window_start = excluded.window_start, "
 	    "locked_until = excluded.locked_until", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0 ||
-	    (r = bind_int64(db, st, 2, failures)) != 0 ||
-	    (r = bind_int64(db, st, 3, window_start)) != 0 ||
-	    (r = bind_int64(db, st, 4, locked_until)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 2, failures)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 3, window_start)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 4, locked_until)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = db_fail(db, "rate limit update");
+		r = sql_fail(db->h, "rate limit update");
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	/* Drop other scopes whose window and lockout are both over, so the table stays small. */
-	if ((r = prepare(db, "DELETE FROM auth_failures WHERE scope <> ?1 AND "
+	if ((r = sql_prepare(db->h, "DELETE FROM auth_failures WHERE scope <> ?1 AND "
 	    "locked_until <= ?2 AND window_start <= ?2 - ?3", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0 ||
-	    (r = bind_int64(db, st, 2, now)) != 0 ||
-	    (r = bind_int64(db, st, 3, p->window)) != 0)
+	    (r = sql_bind_text(db->h, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 2, now)) != 0 ||
+	    (r = sql_bind_int64(db->h, st, 3, p->window)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = db_fail(db, "rate limit cleanup");
+		r = sql_fail(db->h, "rate limit cleanup");
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	r = commit(db);
+	r = sql_commit(db->h);
 out:
 	sqlite3_finalize(st);
 	if (r != 0)
-		rollback(db);
+		sql_rollback(db->h);
 	return r;
 }
 
@@ -904,11 +801,11 @@ db_auth_succeeded(struct db *db, const char *scope)
 
 	if ((r = check_auth_args(scope, NULL)) != 0)
 		return r;
-	if ((r = prepare(db, "DELETE FROM auth_failures WHERE scope = ?1", &st)) != 0 ||
-	    (r = bind_text(db, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
+	if ((r = sql_prepare(db->h, "DELETE FROM auth_failures WHERE scope = ?1", &st)) != 0 ||
+	    (r = sql_bind_text(db->h, st, 1, scope, FERRY_MAX_AUTH_SCOPE)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(db, "rate limit reset");
+		r = sql_fail(db->h, "rate limit reset");
 out:
 	sqlite3_finalize(st);
 	return r;

@@ -1,4 +1,5 @@
 #include "store/objects.h"
+#include "store/sql.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,51 +70,13 @@ objects_new_id(char out[OBJECTS_ID_HEX_LEN + 1])
 
 /* ---- SQL helpers (same rules as db.c) ----------------------------------------------- */
 
-static int
-sql_fail(sqlite3 *h, const char *what)
-{
-	return ferry_fail(FERRY_ERR_DB, "database: %s: %s", what, sqlite3_errmsg(h));
-}
-
-static int
-prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st)
-{
-	*st = NULL;
-	if (sqlite3_prepare_v2(h, sql, -1, st, NULL) != SQLITE_OK)
-		return sql_fail(h, "prepare");
-	return 0;
-}
-
-static int
-exec_simple(sqlite3 *h, const char *sql, const char *what)
-{
-	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sql_fail(h, what);
-	return 0;
-}
-
-static void
-rollback(sqlite3 *h)
-{
-	if (!sqlite3_get_autocommit(h))
-		(void)sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static int
-bind_text(sqlite3 *h, sqlite3_stmt *st, int idx, const char *s, size_t max)
-{
-	if (sqlite3_bind_text(st, idx, s, (int)strnlen(s, max), SQLITE_TRANSIENT) != SQLITE_OK)
-		return sql_fail(h, "bind");
-	return 0;
-}
-
 /* Bind the user's name as parameter idx after checking it is a valid account name. */
 static int
 bind_user(sqlite3 *h, sqlite3_stmt *st, int idx, const char *user)
 {
 	if (user == NULL || !account_name_valid(user))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
-	return bind_text(h, st, idx, user, FERRY_MAX_USER_NAME);
+	return sql_bind_text(h, st, idx, user, FERRY_MAX_USER_NAME);
 }
 
 static int
@@ -123,24 +86,6 @@ check_name(const char *name)
 
 	if (!store_name_valid(name, &why))
 		return ferry_fail(FERRY_ERR_USAGE, "object name %s", why);
-	return 0;
-}
-
-/* Copy a TEXT column of at most cap - 1 bytes without NUL into buf. */
-static int
-column_text(sqlite3_stmt *st, int col, char *buf, size_t cap, const char *what)
-{
-	const unsigned char *s;
-	int n;
-
-	if (sqlite3_column_type(st, col) != SQLITE_TEXT)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: not text", what);
-	s = sqlite3_column_text(st, col);
-	n = sqlite3_column_bytes(st, col);
-	if (s == NULL || n < 0 || (size_t)n >= cap || memchr(s, '\0', (size_t)n) != NULL)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: unexpected value", what);
-	memcpy(buf, s, (size_t)n);
-	buf[n] = '\0';
 	return 0;
 }
 
@@ -154,8 +99,8 @@ read_object(sqlite3_stmt *st, struct db_object *o)
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	if ((r = column_text(st, 0, o->name, sizeof(o->name), "objects.name")) != 0 ||
-	    (r = column_text(st, 1, o->object, sizeof(o->object), "objects.object")) != 0)
+	if ((r = sql_column_text(st, 0, o->name, sizeof(o->name), "objects.name")) != 0 ||
+	    (r = sql_column_text(st, 1, o->object, sizeof(o->object), "objects.object")) != 0)
 		return r;
 	if (!objects_id_valid(o->object))
 		return ferry_fail(FERRY_ERR_DB, "database: objects.object: not an object id");
@@ -180,7 +125,7 @@ user_id(sqlite3 *h, const char *user, int64_t *id)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = prepare(h, "SELECT id FROM users WHERE name = ?1", &st)) != 0 ||
+	if ((r = sql_prepare(h, "SELECT id FROM users WHERE name = ?1", &st)) != 0 ||
 	    (r = bind_user(h, st, 1, user)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
@@ -203,18 +148,18 @@ find_object(sqlite3 *h, int64_t uid, const char *name, char id[OBJECTS_ID_HEX_LE
 	int r, rc;
 
 	id[0] = '\0';
-	if ((r = prepare(h, "SELECT object FROM objects WHERE user_id = ?1 AND name = ?2",
+	if ((r = sql_prepare(h, "SELECT object FROM objects WHERE user_id = ?1 AND name = ?2",
 	    &st)) != 0)
 		goto out;
 	if (sqlite3_bind_int64(st, 1, uid) != SQLITE_OK) {
 		r = sql_fail(h, "bind");
 		goto out;
 	}
-	if ((r = bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
+	if ((r = sql_bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if ((r = column_text(st, 0, id, OBJECTS_ID_HEX_LEN + 1, "objects.object")) != 0)
+		if ((r = sql_column_text(st, 0, id, OBJECTS_ID_HEX_LEN + 1, "objects.object")) != 0)
 			goto out;
 	} else if (rc != SQLITE_DONE) {
 		r = sql_fail(h, "find object");
@@ -241,12 +186,12 @@ objects_put(struct db *db, const char *user, const struct db_object *o,
 		    OBJECTS_ID_HEX_LEN);
 	if (o->size > INT64_MAX)
 		return ferry_fail(FERRY_ERR_USAGE, "object size too large");
-	if ((r = exec_simple(h, "BEGIN IMMEDIATE", "begin transaction")) != 0)
+	if ((r = sql_exec(h, "BEGIN IMMEDIATE", "begin transaction")) != 0)
 		return r;
 	if ((r = user_id(h, user, &uid)) != 0 ||
 	    (r = find_object(h, uid, o->name, replaced)) != 0)
 		goto out;
-	if ((r = prepare(h, "INSERT INTO objects (user_id, name, object, size, sha256, stored) "
+	if ((r = sql_prepare(h, "INSERT INTO objects (user_id, name, object, size, sha256, stored) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id, name) DO UPDATE SET "
 	    "object = excluded.object, size = excluded.size, sha256 = excluded.sha256, "
 	    "stored = excluded.stored", &st)) != 0)
@@ -269,11 +214,11 @@ objects_put(struct db *db, const char *user, const struct db_object *o,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	r = exec_simple(h, "COMMIT", "commit");
+	r = sql_exec(h, "COMMIT", "commit");
 out:
 	sqlite3_finalize(st);
 	if (r != 0) {
-		rollback(h);
+		sql_rollback(h);
 		replaced[0] = '\0';
 	}
 	return r;
@@ -289,10 +234,10 @@ objects_get(struct db *db, const char *user, const char *name, struct db_object 
 	memset(out, 0, sizeof(*out));
 	if ((r = check_name(name)) != 0)
 		return r;
-	if ((r = prepare(h, "SELECT " OBJECT_COLUMNS " FROM objects o JOIN users u ON "
+	if ((r = sql_prepare(h, "SELECT " OBJECT_COLUMNS " FROM objects o JOIN users u ON "
 	    "o.user_id = u.id WHERE u.name = ?1 AND o.name = ?2", &st)) != 0 ||
 	    (r = bind_user(h, st, 1, user)) != 0 ||
-	    (r = bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
+	    (r = sql_bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -317,7 +262,7 @@ objects_list(struct db *db, const char *user,
 	struct db_object o;
 	int r, rc;
 
-	if ((r = prepare(h, "SELECT " OBJECT_COLUMNS " FROM objects o JOIN users u ON "
+	if ((r = sql_prepare(h, "SELECT " OBJECT_COLUMNS " FROM objects o JOIN users u ON "
 	    "o.user_id = u.id WHERE u.name = ?1 ORDER BY o.name", &st)) != 0 ||
 	    (r = bind_user(h, st, 1, user)) != 0)
 		goto out;
@@ -344,7 +289,7 @@ objects_delete(struct db *db, const char *user, const char *name,
 	removed[0] = '\0';
 	if ((r = check_name(name)) != 0)
 		return r;
-	if ((r = exec_simple(h, "BEGIN IMMEDIATE", "begin transaction")) != 0)
+	if ((r = sql_exec(h, "BEGIN IMMEDIATE", "begin transaction")) != 0)
 		return r;
 	if ((r = user_id(h, user, &uid)) != 0 ||
 	    (r = find_object(h, uid, name, removed)) != 0)
@@ -353,13 +298,13 @@ objects_delete(struct db *db, const char *user, const char *name,
 		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no object called \"%s\"", name);
 		goto out;
 	}
-	if ((r = prepare(h, "DELETE FROM objects WHERE user_id = ?1 AND name = ?2", &st)) != 0)
+	if ((r = sql_prepare(h, "DELETE FROM objects WHERE user_id = ?1 AND name = ?2", &st)) != 0)
 		goto out;
 	if (sqlite3_bind_int64(st, 1, uid) != SQLITE_OK) {
 		r = sql_fail(h, "bind");
 		goto out;
 	}
-	if ((r = bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
+	if ((r = sql_bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = sql_fail(h, "delete object");
@@ -367,11 +312,11 @@ objects_delete(struct db *db, const char *user, const char *name,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	r = exec_simple(h, "COMMIT", "commit");
+	r = sql_exec(h, "COMMIT", "commit");
 out:
 	sqlite3_finalize(st);
 	if (r != 0) {
-		rollback(h);
+		sql_rollback(h);
 		removed[0] = '\0';
 	}
 	return r;
@@ -387,8 +332,8 @@ objects_referenced(struct db *db, const char *object, bool *out)
 	*out = false;
 	if (!objects_id_valid(object))
 		return 0;
-	if ((r = prepare(h, "SELECT 1 FROM objects WHERE object = ?1", &st)) != 0 ||
-	    (r = bind_text(h, st, 1, object, OBJECTS_ID_HEX_LEN)) != 0)
+	if ((r = sql_prepare(h, "SELECT 1 FROM objects WHERE object = ?1", &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, object, OBJECTS_ID_HEX_LEN)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)

@@ -1,4 +1,5 @@
 #include "store/vault.h"
+#include "store/sql.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,81 +43,6 @@ struct vault {
 
 /* ---- database helpers ------------------------------------------------------------ */
 
-static int
-sql_fail(struct vault *v, const char *what)
-{
-	return ferry_fail(FERRY_ERR_DB, "database: %s: %s", what, sqlite3_errmsg(v->h));
-}
-
-static int
-sql_prepare(struct vault *v, const char *sql, sqlite3_stmt **st)
-{
-	*st = NULL;
-	if (sqlite3_prepare_v2(v->h, sql, -1, st, NULL) != SQLITE_OK)
-		return sql_fail(v, "prepare");
-	return 0;
-}
-
-/* Run one constant statement that returns no rows. */
-static int
-sql_exec(struct vault *v, const char *sql, const char *what)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = sql_prepare(v, sql, &st)) != 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rc != SQLITE_DONE)
-		r = sql_fail(v, what);
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* BEGIN IMMEDIATE takes the write lock at once; a deferred BEGIN gives a consistent
- * read snapshot from the first read on. */
-static int
-sql_begin(struct vault *v, bool immediate)
-{
-	return sql_exec(v, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
-}
-
-static int
-sql_commit(struct vault *v)
-{
-	return sql_exec(v, "COMMIT", "commit");
-}
-
-static void
-sql_rollback(struct vault *v)
-{
-	if (!sqlite3_get_autocommit(v->h))
-		(void)sqlite3_exec(v->h, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static int
-bind_blob(struct vault *v, sqlite3_stmt *st, int idx, const uint8_t *p, size_t len)
-{
-	if (sqlite3_bind_blob(st, idx, p, (int)len, SQLITE_TRANSIENT) != SQLITE_OK)
-		return sql_fail(v, "bind");
-	return 0;
-}
-
-/* Copy a BLOB column of exactly len bytes into p; refuse anything else. */
-static int
-column_blob(sqlite3_stmt *st, int col, uint8_t *p, size_t len, const char *what)
-{
-	const void *b;
-
-	if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
-	    (size_t)sqlite3_column_bytes(st, col) != len ||
-	    (b = sqlite3_column_blob(st, col)) == NULL)
-		return ferry_fail(FERRY_ERR_DB, "database: %s: not a %zu-byte value", what, len);
-	memcpy(p, b, len);
-	return 0;
-}
-
 /* The stored check value into check; *present false when the row is absent. */
 static int
 check_get(struct vault *v, uint8_t check[VAULT_CHECK_LEN], bool *present)
@@ -125,15 +51,15 @@ check_get(struct vault *v, uint8_t check[VAULT_CHECK_LEN], bool *present)
 	int r, rc;
 
 	*present = false;
-	if ((r = sql_prepare(v, "SELECT key_check FROM master WHERE id = 1", &st)) != 0)
+	if ((r = sql_prepare(v->h, "SELECT key_check FROM master WHERE id = 1", &st)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if ((r = column_blob(st, 0, check, VAULT_CHECK_LEN, "master.key_check")) != 0)
+		if ((r = sql_column_blob(st, 0, check, VAULT_CHECK_LEN, "master.key_check")) != 0)
 			goto out;
 		*present = true;
 	} else if (rc != SQLITE_DONE) {
-		r = sql_fail(v, "read master key check");
+		r = sql_fail(v->h, "read master key check");
 	}
 out:
 	sqlite3_finalize(st);
@@ -146,12 +72,12 @@ check_put(struct vault *v, const uint8_t check[VAULT_CHECK_LEN])
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = sql_prepare(v, "INSERT INTO master (id, key_check) VALUES (1, ?1) "
+	if ((r = sql_prepare(v->h, "INSERT INTO master (id, key_check) VALUES (1, ?1) "
 	    "ON CONFLICT (id) DO UPDATE SET key_check = excluded.key_check", &st)) != 0 ||
-	    (r = bind_blob(v, st, 1, check, VAULT_CHECK_LEN)) != 0)
+	    (r = sql_bind_blob(v->h, st, 1, check, VAULT_CHECK_LEN)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = sql_fail(v, "store master key check");
+		r = sql_fail(v->h, "store master key check");
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -165,10 +91,10 @@ user_key_count(struct vault *v, int64_t *n)
 	int r;
 
 	*n = 0;
-	if ((r = sql_prepare(v, "SELECT count(*) FROM user_keys", &st)) != 0)
+	if ((r = sql_prepare(v->h, "SELECT count(*) FROM user_keys", &st)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = sql_fail(v, "count user keys");
+		r = sql_fail(v->h, "count user keys");
 		goto out;
 	}
 	*n = sqlite3_column_int64(st, 0);
@@ -450,12 +376,12 @@ resolve(struct vault *v)
 {
 	int r;
 
-	if ((r = sql_begin(v, true)) != 0)
+	if ((r = sql_begin(v->h, true)) != 0)
 		return r;
 	if ((r = resolve_locked(v)) == 0)
-		r = sql_commit(v);
+		r = sql_commit(v->h);
 	if (r != 0)
-		sql_rollback(v);
+		sql_rollback(v->h);
 	return r;
 }
 
@@ -472,7 +398,7 @@ begin_current(struct vault *v, bool immediate)
 	int r;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((r = sql_begin(v, immediate)) != 0)
+		if ((r = sql_begin(v->h, immediate)) != 0)
 			return r;
 		if ((r = check_get(v, stored, &have)) != 0)
 			goto fail;
@@ -483,13 +409,13 @@ begin_current(struct vault *v, bool immediate)
 				goto fail;
 			return 0;
 		}
-		sql_rollback(v);
+		sql_rollback(v->h);
 		if ((r = resolve(v)) != 0)
 			return r;
 	}
 	r = ferry_fail(FERRY_ERR_KEY, "the master key changed repeatedly while in use; retry");
 fail:
-	sql_rollback(v);
+	sql_rollback(v->h);
 	return r;
 }
 
@@ -556,11 +482,11 @@ user_key_load(struct vault *v, const char *user, struct vault_user_key *k,
 
 	*user_id = 0;
 	*found = false;
-	if ((r = sql_prepare(v, "SELECT u.id, k.key_id, k.wrapped FROM users u "
+	if ((r = sql_prepare(v->h, "SELECT u.id, k.key_id, k.wrapped FROM users u "
 	    "LEFT JOIN user_keys k ON k.user_id = u.id WHERE u.name = ?1", &st)) != 0)
 		goto out;
 	if (sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		r = sql_fail(v, "bind");
+		r = sql_fail(v->h, "bind");
 		goto out;
 	}
 	rc = sqlite3_step(st);
@@ -569,7 +495,7 @@ user_key_load(struct vault *v, const char *user, struct vault_user_key *k,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		r = sql_fail(v, "read user key");
+		r = sql_fail(v->h, "read user key");
 		goto out;
 	}
 	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
@@ -579,8 +505,8 @@ user_key_load(struct vault *v, const char *user, struct vault_user_key *k,
 	*user_id = sqlite3_column_int64(st, 0);
 	if (sqlite3_column_type(st, 1) == SQLITE_NULL)
 		goto out;
-	if ((r = column_blob(st, 1, k->key_id, VAULT_KEY_ID_LEN, "user_keys.key_id")) != 0 ||
-	    (r = column_blob(st, 2, wrapped, VAULT_WRAPPED_LEN, "user_keys.wrapped")) != 0)
+	if ((r = sql_column_blob(st, 1, k->key_id, VAULT_KEY_ID_LEN, "user_keys.key_id")) != 0 ||
+	    (r = sql_column_blob(st, 2, wrapped, VAULT_WRAPPED_LEN, "user_keys.wrapped")) != 0)
 		goto out;
 	if ((r = user_key_unwrap(v->master, user, k->key_id, wrapped, k->key)) != 0)
 		goto out;
@@ -604,18 +530,18 @@ user_key_create(struct vault *v, int64_t user_id, const char *user, struct vault
 	    (r = crypto_random(k->key, sizeof(k->key))) != 0 ||
 	    (r = user_key_wrap(v->master, user, k->key_id, k->key, wrapped)) != 0)
 		goto out;
-	if ((r = sql_prepare(v, "INSERT INTO user_keys (user_id, key_id, wrapped) "
+	if ((r = sql_prepare(v->h, "INSERT INTO user_keys (user_id, key_id, wrapped) "
 	    "VALUES (?1, ?2, ?3)", &st)) != 0)
 		goto out;
 	if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK) {
-		r = sql_fail(v, "bind");
+		r = sql_fail(v->h, "bind");
 		goto out;
 	}
-	if ((r = bind_blob(v, st, 2, k->key_id, VAULT_KEY_ID_LEN)) != 0 ||
-	    (r = bind_blob(v, st, 3, wrapped, VAULT_WRAPPED_LEN)) != 0)
+	if ((r = sql_bind_blob(v->h, st, 2, k->key_id, VAULT_KEY_ID_LEN)) != 0 ||
+	    (r = sql_bind_blob(v->h, st, 3, wrapped, VAULT_WRAPPED_LEN)) != 0)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = sql_fail(v, "store user key");
+		r = sql_fail(v->h, "store user key");
 out:
 	if (r != 0)
 		OPENSSL_cleanse(k, sizeof(*k));
@@ -646,7 +572,7 @@ vault_user_key(struct vault *v, const char *user, bool create, struct vault_user
 		goto out;
 	}
 	/* Create under the write lock, looking again: another process may have won. */
-	sql_rollback(v);
+	sql_rollback(v->h);
 	if ((r = begin_current(v, true)) != 0)
 		goto out;
 	if ((r = user_key_load(v, user, k, &user_id, &found)) != 0)
@@ -655,8 +581,8 @@ vault_user_key(struct vault *v, const char *user, bool create, struct vault_user
 		r = user_key_create(v, user_id, user, k);
 out:
 	if (r == 0)
-		r = sql_commit(v);
-	sql_rollback(v);
+		r = sql_commit(v->h);
+	sql_rollback(v->h);
 	if (r == 0) {
 		*out = k;
 		k = NULL;	/* transferred */
@@ -700,28 +626,28 @@ vault_user_key_delete(struct vault *v, const char *user)
 	if (!account_name_valid(user))
 		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
 	/* db_open() sets it; the erasure depends on it, so say it here as well. */
-	if ((r = sql_exec(v, "PRAGMA secure_delete = ON", "secure_delete")) != 0)
+	if ((r = sql_exec(v->h, "PRAGMA secure_delete = ON", "secure_delete")) != 0)
 		return r;
-	if ((r = sql_begin(v, true)) != 0)
+	if ((r = sql_begin(v->h, true)) != 0)
 		return r;
-	if ((r = sql_prepare(v, "DELETE FROM user_keys WHERE user_id = "
+	if ((r = sql_prepare(v->h, "DELETE FROM user_keys WHERE user_id = "
 	    "(SELECT id FROM users WHERE name = ?1)", &st)) != 0)
 		goto out;
 	if (sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		r = sql_fail(v, "bind");
+		r = sql_fail(v->h, "bind");
 		goto out;
 	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = sql_fail(v, "delete user key");
+		r = sql_fail(v->h, "delete user key");
 		goto out;
 	}
 	if (sqlite3_changes(v->h) == 0) {
 		sqlite3_finalize(st);
 		st = NULL;
-		if ((r = sql_prepare(v, "SELECT 1 FROM users WHERE name = ?1", &st)) != 0)
+		if ((r = sql_prepare(v->h, "SELECT 1 FROM users WHERE name = ?1", &st)) != 0)
 			goto out;
 		if (sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-			r = sql_fail(v, "bind");
+			r = sql_fail(v->h, "bind");
 			goto out;
 		}
 		rc = sqlite3_step(st);
@@ -730,16 +656,16 @@ vault_user_key_delete(struct vault *v, const char *user)
 		else if (rc == SQLITE_DONE)
 			r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", user);
 		else
-			r = sql_fail(v, "look up user");
+			r = sql_fail(v->h, "look up user");
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	r = sql_commit(v);
+	r = sql_commit(v->h);
 out:
 	sqlite3_finalize(st);
 	if (r != 0)
-		sql_rollback(v);
+		sql_rollback(v->h);
 	else	/* best effort: move the zeroed pages out of the WAL into the file */
 		(void)sqlite3_exec(v->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	return r;
@@ -766,7 +692,7 @@ rewrap_rows_load(struct vault *v, struct rewrap_row **rows, size_t *n)
 
 	*rows = NULL;
 	*n = 0;
-	if ((r = sql_prepare(v, "SELECT k.user_id, u.name, k.key_id, k.wrapped FROM user_keys k "
+	if ((r = sql_prepare(v->h, "SELECT k.user_id, u.name, k.key_id, k.wrapped FROM user_keys k "
 	    "JOIN users u ON u.id = k.user_id ORDER BY k.user_id", &st)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -796,15 +722,15 @@ rewrap_rows_load(struct vault *v, struct rewrap_row **rows, size_t *n)
 		memcpy(row->user, name, nlen);
 		row->user[nlen] = '\0';
 		row->user_id = sqlite3_column_int64(st, 0);
-		if ((r = column_blob(st, 2, row->key_id, VAULT_KEY_ID_LEN,
+		if ((r = sql_column_blob(st, 2, row->key_id, VAULT_KEY_ID_LEN,
 		    "user_keys.key_id")) != 0 ||
-		    (r = column_blob(st, 3, row->wrapped, VAULT_WRAPPED_LEN,
+		    (r = sql_column_blob(st, 3, row->wrapped, VAULT_WRAPPED_LEN,
 		    "user_keys.wrapped")) != 0)
 			goto out;
 		len++;
 	}
 	if (rc != SQLITE_DONE) {
-		r = sql_fail(v, "read user keys");
+		r = sql_fail(v->h, "read user keys");
 		goto out;
 	}
 	*rows = a;
@@ -829,7 +755,7 @@ rewrap_all(struct vault *v, const uint8_t next[VAULT_MASTER_KEY_LEN], size_t *co
 	*count = 0;
 	if ((r = rewrap_rows_load(v, &rows, &n)) != 0)
 		goto out;
-	if ((r = sql_prepare(v, "UPDATE user_keys SET wrapped = ?1 WHERE user_id = ?2",
+	if ((r = sql_prepare(v->h, "UPDATE user_keys SET wrapped = ?1 WHERE user_id = ?2",
 	    &st)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -838,18 +764,18 @@ rewrap_all(struct vault *v, const uint8_t next[VAULT_MASTER_KEY_LEN], size_t *co
 		    (r = user_key_wrap(next, rows[i].user, rows[i].key_id, key, wrapped)) != 0)
 			goto out;
 		OPENSSL_cleanse(key, sizeof(key));
-		if ((r = bind_blob(v, st, 1, wrapped, sizeof(wrapped))) != 0)
+		if ((r = sql_bind_blob(v->h, st, 1, wrapped, sizeof(wrapped))) != 0)
 			goto out;
 		if (sqlite3_bind_int64(st, 2, rows[i].user_id) != SQLITE_OK) {
-			r = sql_fail(v, "bind");
+			r = sql_fail(v->h, "bind");
 			goto out;
 		}
 		if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(v->h) != 1) {
-			r = sql_fail(v, "re-wrap user key");
+			r = sql_fail(v->h, "re-wrap user key");
 			goto out;
 		}
 		if (sqlite3_reset(st) != SQLITE_OK) {
-			r = sql_fail(v, "re-wrap user key");
+			r = sql_fail(v->h, "re-wrap user key");
 			goto out;
 		}
 	}
@@ -873,7 +799,7 @@ vault_rotate_master(struct vault *v, size_t *count)
 	if (count != NULL)
 		*count = 0;
 	/* Step 1, under the write lock: any leftover resolved, the current key loaded. */
-	if ((r = sql_begin(v, true)) != 0)
+	if ((r = sql_begin(v->h, true)) != 0)
 		return r;
 	if ((r = resolve_locked(v)) != 0)
 		goto out;
@@ -886,7 +812,7 @@ vault_rotate_master(struct vault *v, size_t *count)
 	/* Step 2: every user key and the check value, in this one transaction. */
 	if ((r = rewrap_all(v, next, &n)) != 0 || (r = check_put(v, next_check)) != 0)
 		goto out;
-	if ((r = sql_commit(v)) != 0)
+	if ((r = sql_commit(v->h)) != 0)
 		goto out;
 	/* Step 3: the rename, by the same code that repairs a crash (the new key is
 	 * adopted from the file, which also proves it was written correctly). */
@@ -900,7 +826,7 @@ vault_rotate_master(struct vault *v, size_t *count)
 	staged = false;
 	(void)sqlite3_exec(v->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 out:
-	sql_rollback(v);
+	sql_rollback(v->h);
 	if (r != 0 && staged) {
 		/* Not committed (or not known to be): let the check value decide, keeping the
 		 * detail of the original failure. */
