@@ -219,3 +219,18 @@ fail:
 	OPENSSL_cleanse(file_key, SEALED_FILE_KEY_LEN);
 	return r;
 }
+
+int
+sealed_header_open(const struct sealed_header *h, const struct sealed_identity *ids,
+    size_t nids, struct sealed_stream **out)
+{
+	uint8_t file_key[SEALED_FILE_KEY_LEN];
+	int r;
+
+	*out = NULL;
+	if ((r = sealed_header_unwrap(h, ids, nids, file_key)) != 0)
+		return r;
+	r = sealed_stream_new(file_key, h->nonce, out);
+	OPENSSL_cleanse(file_key, sizeof(file_key));
+	return r;
+}

@@ -8,7 +8,10 @@
  *  - sealed_header_*: build, parse (pure, bounded, fuzzed) and unwrap a header;
  *  - sealed_stream_*: seal/open one payload chunk by index;
  *  - sealed_encrypt_fd / sealed_decrypt_fd: whole streams between file descriptors in
- *    constant memory.
+ *    constant memory;
+ *  - sealed_*_from, sealed_partial_scan, sealed_resume_check: the same from chunk k on,
+ *    to resume a cut-off transfer (docs/FORMAT.md, "Resuming a stream"). The whole-stream
+ *    functions are these with k = 0.
  */
 #ifndef FERRY_FORMAT_SEALED_H
 #define FERRY_FORMAT_SEALED_H
@@ -31,6 +34,7 @@
 #define SEALED_KEY_ID_LEN       16
 #define SEALED_FIXED_LEN        30   /* magic, version, chunk size, nonce, stanza count */
 #define SEALED_TAG_LEN          16
+#define SEALED_TAGS_DIGEST_LEN  32   /* SHA-256 over the tags of chunks 0..k-1 */
 
 /* Stanza types (one byte on the wire). */
 #define SEALED_STANZA_X25519    0x01
@@ -114,9 +118,14 @@ int sealed_header_read_fd(int fd, struct fbuf *raw, struct sealed_header *h);
 int sealed_header_unwrap(const struct sealed_header *h, const struct sealed_identity *ids,
     size_t nids, uint8_t file_key[SEALED_FILE_KEY_LEN]);
 
-/* ---- payload chunks ---------------------------------------------------------------- */
-
 struct sealed_stream;
+
+/* Unwrap h with ids (sealed_header_unwrap(), with its errors) and derive the payload
+ * stream of its file into *out (free with sealed_stream_free()). The file key is wiped. */
+int sealed_header_open(const struct sealed_header *h, const struct sealed_identity *ids,
+    size_t nids, struct sealed_stream **out);
+
+/* ---- payload chunks ---------------------------------------------------------------- */
 
 /* Derive the payload key from file_key and nonce. Caller frees with sealed_stream_free(),
  * which wipes it. */
@@ -183,5 +192,91 @@ int sealed_header_rewrap(const struct sealed_header *h, const struct sealed_iden
 int sealed_rewrap_fd(int in_fd, int out_fd, const struct sealed_identity *ids, size_t nids,
     const struct sealed_recipient *rcpts, size_t nrcpts, bool verify,
     uint64_t *plaintext_len);
+
+/* ---- resuming a stream (docs/FORMAT.md, "Resuming a stream") ----------------------- */
+
+/*
+ * Every function below handles chunks first.. of a stream whose chunks 0..first-1 were
+ * handled earlier, with the same payload key and chunk size. Chunk numbers in messages
+ * are absolute; offsets count bytes of the function's own input (so the first chunk read
+ * by sealed_verify_from() is at offset 0). The "tags digest" of chunks 0..k-1 is SHA-256
+ * over their 16-byte GCM tags, in chunk order (SHA-256 of nothing when k = 0).
+ */
+
+/* What a stored, possibly cut-off stream holds (server, before resuming an upload). */
+struct sealed_partial {
+	uint64_t chunks;        /* leading complete chunks that verify as NOT final */
+	uint64_t durable_len;   /* header length + chunks * (chunk_size + 16): truncate here */
+	uint8_t tags_digest[SEALED_TAGS_DIGEST_LEN]; /* SHA-256 of their tags, in order */
+	bool final_chunk;       /* the bytes after them (up to chunk_size + 16 of them) are
+	                         * a final chunk that verifies: the stream arrived complete.
+	                         * Do not offer a resume then (docs/FORMAT.md, section 8:
+	                         * re-sealing it could re-use its nonce for other plaintext). */
+};
+
+/*
+ * Read a header from fd into raw (created by the caller with max FERRY_MAX_HEADER) and *h
+ * (whose pointers then borrow raw), open it with ids, then authenticate the chunks that
+ * follow in order until the first that is incomplete, does not verify, or verifies only
+ * as the final chunk; that one and what follows are not counted. Never fails because of
+ * the payload (a damaged tail just ends the count; out->final_chunk tells whether it ended
+ * with a whole, verified final chunk): errors only when the header cannot be
+ * read or opened (sealed_header_read_fd(), sealed_header_open()), or on a read error or
+ * lack of memory. fd is read from its current position, which must be the stream's start.
+ */
+int sealed_partial_scan(int fd, const struct sealed_identity *ids, size_t nids,
+    struct fbuf *raw, struct sealed_header *h, struct sealed_partial *out);
+
+/*
+ * Client, before resuming an upload: read exactly chunks * chunk_size bytes from in_fd
+ * (nothing more, so in_fd is left at the first byte of chunk `chunks`), seal each
+ * chunk_size piece as chunk i (not final) with stream, and compare the tags digest of
+ * chunks 0..chunks-1 with want in constant time. progress->plaintext sees the prefix (so
+ * the caller's hash covers it) and progress->update the running count. FERRY_ERR_AUTH
+ * "the local file differs from the partial upload" on a mismatch or a short input.
+ */
+int sealed_resume_check(int in_fd, struct sealed_stream *stream, uint32_t chunk_size,
+    uint64_t chunks, const uint8_t want[SEALED_TAGS_DIGEST_LEN],
+    const struct sealed_progress *progress);
+
+/*
+ * Encrypt the rest of in_fd as chunks first.. (no header) to out_fd. progress->update
+ * counts from first * chunk_size. With first > 0, an input that is already at its end is
+ * FERRY_ERR_IO "input ended at a chunk boundary it did not end at before" (chunk first
+ * would be an empty final chunk, which only chunk 0 may be). sealed_encrypt_fd() is a
+ * new header followed by this with first = 0.
+ */
+int sealed_encrypt_from(int in_fd, int out_fd, struct sealed_stream *stream,
+    uint32_t chunk_size, uint64_t first, const struct sealed_progress *progress);
+
+/*
+ * Server, resumed upload: authenticate chunks first.. read from in_fd (no header), writing
+ * each verified chunk's ciphertext unchanged to out_fd; requires a final chunk and nothing
+ * after it, with sealed_decrypt_fd()'s errors. *plaintext_len (may be NULL): the plaintext
+ * bytes of this part only.
+ */
+int sealed_verify_from(int in_fd, int out_fd, struct sealed_stream *stream,
+    uint32_t chunk_size, uint64_t first, uint64_t *plaintext_len);
+
+/*
+ * Client download: a header, then the chunks from plaintext offset start on (start a
+ * multiple of the header's chunk size, else FERRY_ERR_FORMAT: the reader of a resumed
+ * download knows the offset, not the chunk size); the plaintext of those chunks to out_fd,
+ * with sealed_decrypt_fd()'s rules and errors (which this is with start = 0).
+ * progress->update counts from start.
+ */
+int sealed_decrypt_from(int in_fd, int out_fd, const struct sealed_identity *ids,
+    size_t nids, uint64_t start, const struct sealed_progress *progress);
+
+/*
+ * Server download: re-wrap the header of the stored stream on in_fd for rcpts
+ * (sealed_header_rewrap()) and copy chunks first.. unchanged, unverified (the reader
+ * authenticates them). With first > 0 in_fd must be a regular file positioned at the
+ * stream's start; the chunks before first are skipped with lseek. FERRY_ERR_USAGE if
+ * first is past the last chunk. sealed_rewrap_fd(verify = false) is this with first = 0,
+ * which also reads pipes.
+ */
+int sealed_rewrap_from(int in_fd, int out_fd, const struct sealed_identity *ids,
+    size_t nids, const struct sealed_recipient *rcpts, size_t nrcpts, uint64_t first);
 
 #endif
