@@ -15,6 +15,7 @@
 #include "crypto/keys.h"
 #include "server/settings.h"
 #include "store/objects.h"
+#include "store/partials.h"
 #include "store/vault.h"
 #include "util/err.h"
 
@@ -217,16 +218,34 @@ keep_object(void *arg, const char *name)
 	return used;
 }
 
-int
-datadir_objects_prepare(const struct datadir *d, struct db *db, size_t *swept)
+/* keep() for objects/tmp: the file of a partial upload still recorded. */
+static bool
+keep_partial(void *arg, const char *name)
 {
+	bool used = true;
+
+	if (!objects_id_valid(name))
+		return false;
+	if (partials_referenced(arg, name, &used) != 0)
+		return true;
+	return used;
+}
+
+int
+datadir_objects_prepare(const struct datadir *d, struct db *db, int64_t expire_before,
+    size_t *swept)
+{
+	unsigned expired;
 	int r;
 
 	if (swept != NULL)
 		*swept = 0;
 	if ((r = make_dir(d->objects)) != 0 || (r = make_dir(d->objects_tmp)) != 0)
 		return r;
-	if ((r = sweep_dir(d->objects_tmp, NULL, NULL, swept)) != 0)
+	/* Forget expired partial uploads; the sweep below removes their files. */
+	if ((r = partials_expire(db, expire_before, NULL, NULL, &expired)) != 0)
+		return r;
+	if ((r = sweep_dir(d->objects_tmp, keep_partial, db, swept)) != 0)
 		return r;
 	return sweep_dir(d->objects, keep_object, db, swept);
 }

@@ -102,12 +102,15 @@ int datadir_init(const struct datadir *d, const struct datadir_init_opts *opts,
 
 /*
  * For `ferryd serve` at start, with no session running: create objects/ and objects/tmp/
- * (0700) if missing, remove every file left in objects/tmp/ (uploads interrupted by a
- * crash), and remove each object file of objects/ that no row of db refers to (a crash
- * between the rename of an upload and its commit, or between a commit and the unlink of
- * the object it replaced). *swept (may be NULL) receives the number of files removed.
+ * (0700) if missing; forget the partial uploads not updated since expire_before; remove
+ * every file of objects/tmp/ that is not a recorded partial upload (uploads interrupted
+ * by a crash before they were recorded, expired ones), and each object file of objects/
+ * that no row of db refers to (a crash between the rename of an upload and its commit, or
+ * between a commit and the unlink of the object it replaced). *swept (may be NULL)
+ * receives the number of files removed.
  */
-int datadir_objects_prepare(const struct datadir *d, struct db *db, size_t *swept);
+int datadir_objects_prepare(const struct datadir *d, struct db *db, int64_t expire_before,
+    size_t *swept);
 
 /*
  * Rebuild DIR/crl.pem from the revoked certificates in db (atomically replacing it),

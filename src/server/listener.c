@@ -62,7 +62,8 @@ server_open(struct server *srv, const char *dir, const struct ferryd_settings *s
 	if ((r = db_open(srv->paths.db, &db)) != 0 ||
 	    (r = vault_open(srv->paths.dir, db, &vault)) != 0)
 		goto out;
-	if ((r = datadir_objects_prepare(&srv->paths, db, &swept)) != 0)
+	if ((r = datadir_objects_prepare(&srv->paths, db,
+	    (int64_t)time(NULL) - (int64_t)srv->settings.partial_expiry, &swept)) != 0)
 		goto out;
 	if (swept > 0)
 		srv_log(SRV_LOG_INFO, "removed %zu leftover file(s) of interrupted uploads from "

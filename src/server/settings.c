@@ -12,18 +12,27 @@
 #include "util/err.h"
 #include "util/io.h"
 
-enum key_kind { KIND_UINT, KIND_LISTEN, KIND_ORG, KIND_LOG_LEVEL };
+enum key_kind { KIND_UINT, KIND_LISTEN, KIND_ORG, KIND_LOG_LEVEL, KIND_SIZE, KIND_DURATION };
 
 struct key_def {
 	const char *name;
 	enum key_kind kind;
-	size_t offset;          /* of the unsigned field, KIND_UINT only */
+	size_t offset;          /* of the field: unsigned (KIND_UINT, KIND_DURATION) or
+	                         * uint64_t (KIND_SIZE) */
 	unsigned min, max, def;
 	const char *help;       /* one line for the default file */
 };
 
 #define UINT_KEY(f, lo, hi, d, h) \
 	{ #f, KIND_UINT, offsetof(struct ferryd_settings, f), lo, hi, d, h }
+
+/* A size in bytes (uint64_t field), 0..SETTINGS_MAX_SIZE, default 0. */
+#define SIZE_KEY(f, h) \
+	{ #f, KIND_SIZE, offsetof(struct ferryd_settings, f), 0, 0, 0, h }
+
+/* A duration in seconds (unsigned field). */
+#define DURATION_KEY(f, lo, hi, d, h) \
+	{ #f, KIND_DURATION, offsetof(struct ferryd_settings, f), lo, hi, d, h }
 
 #define DEFAULT_LISTEN "127.0.0.1:4433"
 #define DEFAULT_ORG "ferry"
@@ -51,6 +60,16 @@ static const struct key_def keys[] = {
 	    "Organisation name put in issued certificates (O=...); set by ferryd init." },
 	{ "log_level", KIND_LOG_LEVEL, 0, 0, 0, 0,
 	    "How much ferryd logs to stderr: error, warn, info or debug." },
+	SIZE_KEY(quota,
+	    "Bytes each user may store (stored files and partial uploads, counted as\n"
+	    "# plaintext), a number with an optional K, M, G or T suffix (powers of 1024);\n"
+	    "# 0 means no limit."),
+	SIZE_KEY(max_file_size,
+	    "Largest file a user may put, in bytes (K, M, G or T suffix allowed); 0 means\n"
+	    "# no limit."),
+	DURATION_KEY(partial_expiry, SETTINGS_MIN_PARTIAL_EXPIRY, SETTINGS_MAX_PARTIAL_EXPIRY,
+	    86400, "How long an interrupted upload is kept for `ferry put` to resume it, after\n"
+	    "# its last data arrived: seconds, or a number with an s, m, h or d suffix (60s..365d)."),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -69,6 +88,24 @@ static unsigned *
 uint_field(struct ferryd_settings *s, const struct key_def *k)
 {
 	return (unsigned *)(void *)((char *)s + k->offset);
+}
+
+static uint64_t *
+size_field(struct ferryd_settings *s, const struct key_def *k)
+{
+	return (uint64_t *)(void *)((char *)s + k->offset);
+}
+
+/* Seconds written the shortest exact way: "24h", "15m", "90s". */
+static void
+format_duration(unsigned v, char *buf, size_t len)
+{
+	if (v != 0 && v % 3600 == 0)
+		snprintf(buf, len, "%uh", v / 3600);
+	else if (v != 0 && v % 60 == 0)
+		snprintf(buf, len, "%um", v / 60);
+	else
+		snprintf(buf, len, "%us", v);
 }
 
 /* NULL if org is acceptable, else why not. */
@@ -99,8 +136,10 @@ settings_defaults(struct ferryd_settings *s)
 	snprintf(s->listen_host, sizeof(s->listen_host), "127.0.0.1");
 	s->listen_port = 4433;
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (keys[i].kind == KIND_UINT)
+		if (keys[i].kind == KIND_UINT || keys[i].kind == KIND_DURATION)
 			*uint_field(s, &keys[i]) = keys[i].def;
+		else if (keys[i].kind == KIND_SIZE)
+			*size_field(s, &keys[i]) = keys[i].def;
 	}
 	snprintf(s->org, sizeof(s->org), "%s", DEFAULT_ORG);
 	s->log_level = FERRYD_LOG_INFO;
@@ -145,6 +184,16 @@ set_key(void *arg, const char *key, const char *value, unsigned line)
 	switch (k->kind) {
 	case KIND_UINT:
 		if ((r = config_parse_uint(value, k->min, k->max, &v)) != 0)
+			return ferry_error_prefix(r, "%s", key);
+		*uint_field(s, k) = (unsigned)v;
+		return 0;
+	case KIND_SIZE:
+		if ((r = config_parse_size(value, SETTINGS_MAX_SIZE, &v)) != 0)
+			return ferry_error_prefix(r, "%s", key);
+		*size_field(s, k) = v;
+		return 0;
+	case KIND_DURATION:
+		if ((r = config_parse_duration(value, k->min, k->max, &v)) != 0)
 			return ferry_error_prefix(r, "%s", key);
 		*uint_field(s, k) = (unsigned)v;
 		return 0;
@@ -242,6 +291,7 @@ settings_write_default(const char *path, const char *org, bool force)
 		goto out;
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key_def *k = &keys[i];
+		char dur[24];
 
 		if ((r = put(&af, "\n# %s\n", k->help)) != 0)
 			goto out;
@@ -257,6 +307,14 @@ settings_write_default(const char *path, const char *org, bool force)
 			break;
 		case KIND_LOG_LEVEL:
 			r = put(&af, "#%s = %s\n", k->name, settings_log_level_name(d.log_level));
+			break;
+		case KIND_SIZE:
+			r = put(&af, "#%s = %llu\n", k->name,
+			    (unsigned long long)*size_field(&d, k));
+			break;
+		case KIND_DURATION:
+			format_duration(*uint_field(&d, k), dur, sizeof(dur));
+			r = put(&af, "#%s = %s\n", k->name, dur);
 			break;
 		}
 		if (r != 0)

@@ -13,6 +13,14 @@
  *   auth_lockout           900              1..604800 s a locked user / address waits
  *   org                    ferry            1..SETTINGS_MAX_ORG printable characters
  *   log_level              info             error, warn, info or debug
+ *   quota                  0                bytes of stored plaintext per user (stored
+ *                                           files and partial uploads); 0 = unlimited
+ *   max_file_size          0                plaintext bytes of one file; 0 = unlimited
+ *   partial_expiry         24h              60 s..365 d, a partial upload not added to
+ *                                           for this long is discarded
+ * Sizes are a number with an optional K, M, G or T suffix (powers of 1024, at most
+ * SETTINGS_MAX_SIZE bytes); durations a number of seconds with an optional s, m, h or d
+ * suffix (util/config.h).
  * An unknown key, a key given twice or a bad value is an error naming file:line and key.
  */
 #ifndef FERRY_SERVER_SETTINGS_H
@@ -27,6 +35,11 @@
 
 /* Longest organisation name: "<org> ferry root CA" must fit the 64-character CN bound. */
 #define SETTINGS_MAX_ORG 48u
+
+/* Largest quota or max_file_size (the database stores sizes as signed 64-bit). */
+#define SETTINGS_MAX_SIZE ((uint64_t)INT64_MAX)
+#define SETTINGS_MIN_PARTIAL_EXPIRY 60u
+#define SETTINGS_MAX_PARTIAL_EXPIRY (365u * 86400u)
 
 enum ferryd_log_level {
 	FERRYD_LOG_ERROR = 0,
@@ -49,6 +62,9 @@ struct ferryd_settings {
 	unsigned auth_lockout;                     /* seconds */
 	char org[SETTINGS_MAX_ORG + 1];
 	enum ferryd_log_level log_level;
+	uint64_t quota;                            /* bytes per user, 0 = unlimited */
+	uint64_t max_file_size;                    /* bytes per file, 0 = unlimited */
+	unsigned partial_expiry;                   /* seconds */
 };
 
 /* Fill s with the defaults listed above. */

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <sqlite3.h>
 
 #include "crypto/pwhash.h"
 #include "crypto/random.h"
+#include "store/sql.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -223,4 +225,111 @@ account_password_verify_dummy(const uint8_t *pw, size_t len)
 	(void)crypto_scrypt(pw, len, (const uint8_t *)salt, ACCOUNT_SALT_LEN,
 	    ACCOUNT_SCRYPT_LOG2N, ACCOUNT_SCRYPT_R, ACCOUNT_SCRYPT_P, got, sizeof(got));
 	OPENSSL_cleanse(got, sizeof(got));
+}
+
+/* ---- deleting an account -------------------------------------------------------------- */
+
+/* Run sql with ?1 = uid (and ?2 = name, ?3 = now when the statement uses them). */
+static int
+run_for_user(sqlite3 *h, const char *sql, int64_t uid, const char *name, int64_t now,
+    const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sql_prepare(h, sql, &st)) != 0)
+		return r;
+	if ((r = sql_bind_int64(h, st, 1, uid)) != 0 ||
+	    (sqlite3_bind_parameter_count(st) >= 2 &&
+	    (r = sql_bind_text(h, st, 2, name, FERRY_MAX_USER_NAME)) != 0) ||
+	    (sqlite3_bind_parameter_count(st) >= 3 && (r = sql_bind_int64(h, st, 3, now)) != 0))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = sql_fail(h, what);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* One integer that sql computes for ?1 = uid into *n. */
+static int
+count_for_user(sqlite3 *h, const char *sql, int64_t uid, int64_t *n, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sql_prepare(h, sql, &st)) != 0 || (r = sql_bind_int64(h, st, 1, uid)) != 0)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		r = sql_fail(h, what);
+	else
+		r = sql_column_int(st, 0, n, what);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+account_delete(struct db *db, const char *name, int64_t now, size_t *revoked)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	int64_t uid = 0, nobj = 0, npart = 0, nrev = 0;
+	int r, rc;
+
+	if (revoked != NULL)
+		*revoked = 0;
+	if (!account_name_valid(name))
+		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
+	if ((r = sql_begin(h, true)) != 0)
+		return r;
+	if ((r = sql_prepare(h, "SELECT id FROM users WHERE name = ?1", &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, name, FERRY_MAX_USER_NAME)) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", name);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sql_fail(h, "find user");
+		goto out;
+	}
+	if ((r = sql_column_int(st, 0, &uid, "users.id")) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if ((r = count_for_user(h, "SELECT count(*) FROM objects WHERE user_id = ?1", uid,
+	    &nobj, "count objects")) != 0 ||
+	    (r = count_for_user(h, "SELECT count(*) FROM partials WHERE user_id = ?1", uid,
+	    &npart, "count partial uploads")) != 0)
+		goto out;
+	if (nobj != 0 || npart != 0) {
+		r = ferry_fail(FERRY_ERR_EXISTS, "user %s still has %lld stored file%s and %lld "
+		    "partial upload%s", name, (long long)nobj, nobj == 1 ? "" : "s",
+		    (long long)npart, npart == 1 ? "" : "s");
+		goto out;
+	}
+	if ((r = count_for_user(h, "SELECT count(*) FROM certs WHERE user_id = ?1 AND "
+	    "revoked_at IS NULL", uid, &nrev, "count certificates")) != 0 ||
+	    (r = run_for_user(h, "INSERT INTO retired_certs (serial, user, not_after, revoked_at) "
+	    "SELECT serial, ?2, not_after, COALESCE(revoked_at, ?3) FROM certs WHERE user_id = ?1",
+	    uid, name, now, "retire certificates")) != 0 ||
+	    (r = run_for_user(h, "DELETE FROM certs WHERE user_id = ?1", uid, NULL, 0,
+	    "delete certificates")) != 0 ||
+	    (r = run_for_user(h, "DELETE FROM users WHERE id = ?1", uid, NULL, 0,
+	    "delete user")) != 0)
+		goto out;
+	if ((r = sql_commit(h)) != 0)
+		goto out;
+	if (revoked != NULL)
+		*revoked = (size_t)nrev;
+	/* Best effort, as for vault_user_key_delete(): no copy of the key's page in the WAL. */
+	(void)sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		sql_rollback(h);
+	return r;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/db.h"
 #include "util/limits.h"
 
 #define ACCOUNT_SCRYPT_LOG2N  15u
@@ -58,5 +59,23 @@ int account_password_verify(const uint8_t *pw, size_t len, const char *stored);
  * it for an unknown user so that the reply takes as long as for a wrong password.
  */
 void account_password_verify_dummy(const uint8_t *pw, size_t len);
+
+/*
+ * The last step of `ferryd user delete`: delete the account row of name, in one
+ * transaction that holds the database write lock throughout:
+ *   - refuse with FERRY_ERR_EXISTS ("user NAME still has N stored files and M partial
+ *     uploads") while any object or partial-upload row of the user is left, so that no
+ *     row whose file still exists is ever dropped by the ON DELETE CASCADE (the caller
+ *     removes them, files first, and calls again);
+ *   - move every certificate of the user to table retired_certs (serial, user name,
+ *     not_after, revoked_at; an unrevoked one is revoked at now), where
+ *     db_cert_revoked_list() still finds it for the CRL while no session can ever find
+ *     it again (db_cert_lookup: not issued by this server), even if the name is reused;
+ *   - delete the account; its user key goes with it (ON DELETE CASCADE, overwritten:
+ *     PRAGMA secure_delete).
+ * *revoked (may be NULL) receives the number of certificates that were still unrevoked.
+ * FERRY_ERR_NOT_FOUND if there is no such user; FERRY_ERR_DB.
+ */
+int account_delete(struct db *db, const char *name, int64_t now, size_t *revoked);
 
 #endif

@@ -77,6 +77,25 @@ static const char *const migrations[] = {
 	"  stored INTEGER NOT NULL,"
 	"  UNIQUE (user_id, name));"
 	"PRAGMA user_version = 3;",
+	/* 3 -> 4: uploads cut off before their end (store/partials.h): the temporary file
+	 * DIR/objects/tmp/<object> they resume into. */
+	"CREATE TABLE partials ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  object TEXT NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (user_id, name));"
+	/* ... and the certificates of deleted accounts (store/account.h account_delete):
+	 * revoked, kept for the CRL, never found by db_cert_lookup() again. */
+	"CREATE TABLE retired_certs ("
+	"  serial TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  revoked_at INTEGER NOT NULL);"
+	"PRAGMA user_version = 4;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -553,7 +572,7 @@ db_cert_revoked_list(struct db *db,
 	int r, rc;
 
 	if ((r = sql_prepare(db->h, "SELECT serial, revoked_at FROM certs WHERE revoked_at IS NOT NULL "
-	    "ORDER BY revoked_at, serial", &st)) != 0)
+	    "UNION ALL SELECT serial, revoked_at FROM retired_certs ORDER BY 2, 1", &st)) != 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((r = sql_column_text(st, 0, serial, sizeof(serial), "certs.serial")) != 0 ||

@@ -22,7 +22,7 @@
 #include "util/limits.h"
 
 /* The schema version this code writes; a file with a larger user_version is refused. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 struct db;
 
@@ -121,9 +121,10 @@ int db_cert_lookup(struct db *db, const char *serial_hex, struct db_cert *out);
 int db_cert_revoke(struct db *db, const char *name_or_serial, int64_t now, size_t *count);
 
 /*
- * Call cb(arg, serial_hex, revoked_at) for every revoked certificate, oldest revocation
- * first (serial_hex normalised, valid only during the call). A non-zero return from cb
- * stops the walk and is returned.
+ * Call cb(arg, serial_hex, revoked_at) for every revoked certificate, those of deleted
+ * accounts included (table retired_certs, store/account.h account_delete), oldest
+ * revocation first (serial_hex normalised, valid only during the call). A non-zero return
+ * from cb stops the walk and is returned.
  */
 int db_cert_revoked_list(struct db *db,
     int (*cb)(void *arg, const char *serial_hex, int64_t revoked_at), void *arg);

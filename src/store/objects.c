@@ -323,6 +323,43 @@ out:
 }
 
 int
+objects_usage(struct db *db, const char *user, uint64_t *bytes)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	int64_t sum = 0;
+	int r, rc;
+
+	*bytes = 0;
+	/* One statement, so one snapshot; no transaction of its own, so callers may hold
+	 * one. SUM over integers is an integer, and an error (not a wrap) on overflow. */
+	if ((r = sql_prepare(h, "SELECT (SELECT id FROM users WHERE name = ?1), "
+	    "(SELECT COALESCE(SUM(o.size), 0) FROM objects o JOIN users u ON o.user_id = u.id "
+	    "WHERE u.name = ?1)", &st)) != 0 ||
+	    (r = bind_user(h, st, 1, user)) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sql_fail(h, "sum object sizes");
+		goto out;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", user);
+		goto out;
+	}
+	if ((r = sql_column_int(st, 1, &sum, "sum of objects.size")) != 0)
+		goto out;
+	if (sum < 0) {
+		r = ferry_fail(FERRY_ERR_DB, "database: sum of objects.size: negative");
+		goto out;
+	}
+	*bytes = (uint64_t)sum;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 objects_referenced(struct db *db, const char *object, bool *out)
 {
 	sqlite3 *h = db_sqlite(db);

@@ -75,6 +75,13 @@ int objects_list(struct db *db, const char *user,
 int objects_delete(struct db *db, const char *user, const char *name,
     char removed[OBJECTS_ID_HEX_LEN + 1]);
 
+/*
+ * The sum of the sizes (plaintext bytes) of the user's stored objects into *bytes, 0 when
+ * there are none (partial uploads are not counted: store/partials.h). FERRY_ERR_NOT_FOUND
+ * if there is no such user.
+ */
+int objects_usage(struct db *db, const char *user, uint64_t *bytes);
+
 /* *out = whether any row (of any user) refers to object id (for sweeping orphans). */
 int objects_referenced(struct db *db, const char *object, bool *out);
 

@@ -149,6 +149,89 @@ config_parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/*
+ * Split value into its number (at most 20 digits, copied to digits) and an optional
+ * one-character suffix from suffixes (*suffix, '\0' for none). False when value is not
+ * that shape.
+ */
+static bool
+split_suffix(const char *value, const char *suffixes, char digits[21], char *suffix)
+{
+	size_t n, d;
+
+	if (value == NULL)
+		return false;
+	n = strnlen(value, 22);
+	d = 0;
+	while (d < n && value[d] >= '0' && value[d] <= '9')
+		d++;
+	if (d == 0 || d > 20 || n - d > 1)
+		return false;
+	*suffix = '\0';
+	if (n - d == 1) {
+		if (strchr(suffixes, value[d]) == NULL)
+			return false;
+		*suffix = value[d];
+	}
+	memcpy(digits, value, d);
+	digits[d] = '\0';
+	return true;
+}
+
+int
+config_parse_size(const char *value, uint64_t max, uint64_t *out)
+{
+	char digits[21], suffix;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (value == NULL || value[0] == '\0')
+		return ferry_fail(FERRY_ERR_FORMAT, "missing size");
+	if (!split_suffix(value, "KMGTkmgt", digits, &suffix))
+		return ferry_fail(FERRY_ERR_FORMAT, "\"%.40s\" is not a size (a number with an "
+		    "optional K, M, G or T suffix)", value);
+	if (config_parse_uint(digits, 0, UINT64_MAX, &v) != 0)
+		return ferry_error_prefix(FERRY_ERR_FORMAT, "\"%.40s\"", value);
+	switch (suffix) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	default: break;
+	}
+	if (v > (max >> shift))
+		return ferry_fail(FERRY_ERR_FORMAT, "\"%.40s\" is more than %llu bytes", value,
+		    (unsigned long long)max);
+	*out = v << shift;
+	return 0;
+}
+
+int
+config_parse_duration(const char *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char digits[21], suffix;
+	uint64_t v, unit = 1;
+
+	if (value == NULL || value[0] == '\0')
+		return ferry_fail(FERRY_ERR_FORMAT, "missing duration");
+	if (!split_suffix(value, "smhd", digits, &suffix))
+		return ferry_fail(FERRY_ERR_FORMAT, "\"%.40s\" is not a duration (a number with "
+		    "an optional s, m, h or d suffix)", value);
+	if (config_parse_uint(digits, 0, UINT64_MAX, &v) != 0)
+		return ferry_error_prefix(FERRY_ERR_FORMAT, "\"%.40s\"", value);
+	switch (suffix) {
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	default: break;
+	}
+	if (v > UINT64_MAX / unit || v * unit < min || v * unit > max)
+		return ferry_fail(FERRY_ERR_FORMAT, "\"%.40s\" is outside %llu..%llu seconds",
+		    value, (unsigned long long)min, (unsigned long long)max);
+	*out = v * unit;
+	return 0;
+}
+
 static bool
 is_host_char(char c)
 {

@@ -40,6 +40,25 @@ int config_parse(const char *text, size_t len, const char *source_name,
 int config_parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
+ * Parse a size in bytes: a decimal number as for config_parse_uint(), optionally followed
+ * at once by one of the suffixes K, M, G, T (or k, m, g, t), powers of 1024: "0", "4096",
+ * "512K", "10G". The result must be at most max. FERRY_ERR_FORMAT with a detail such as
+ * "\"10X\" is not a size (a number with an optional K, M, G or T suffix)" or
+ * "\"9000000T\" is more than 9223372036854775807 bytes"; *out is untouched on failure.
+ */
+int config_parse_size(const char *value, uint64_t max, uint64_t *out);
+
+/*
+ * Parse a duration in seconds: a decimal number as for config_parse_uint(), optionally
+ * followed at once by one of the suffixes s, m, h, d (seconds, minutes, hours, days):
+ * "90", "90s", "15m", "24h", "7d". The result must be in min..max seconds.
+ * FERRY_ERR_FORMAT with a detail such as "\"3w\" is not a duration (a number with an
+ * optional s, m, h or d suffix)" or "\"30s\" is outside 60..31536000 seconds"; *out is
+ * untouched on failure.
+ */
+int config_parse_duration(const char *value, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
  * Parse "HOST:PORT" or "[IPV6]:PORT" (port 1..65535). HOST is a DNS name or IPv4 address
  * of [A-Za-z0-9.-] (an IPv6 address of [0-9A-Fa-f:.] inside the brackets, written to
  * host without them), 1..host_len-1 characters. FERRY_ERR_FORMAT with the reason.

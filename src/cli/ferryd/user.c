@@ -1,9 +1,12 @@
-/* ferryd user: add, list, disable, enable and set the password of user accounts. */
+/* ferryd user: add, list, disable, enable, delete and set the password of user accounts. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -14,18 +17,23 @@
 #include "server/settings.h"
 #include "store/account.h"
 #include "store/db.h"
+#include "store/objects.h"
+#include "store/partials.h"
+#include "store/vault.h"
 #include "util/err.h"
 
 enum {
 	OPT_DATA = 256,
 	OPT_CONFIG,
 	OPT_PASSWORD_FILE,
+	OPT_YES,
 };
 
 static const struct option long_options[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "yes", no_argument, NULL, OPT_YES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -37,12 +45,17 @@ usage(void)
 	    "       ferryd user list [--data DIR] [--config FILE]\n"
 	    "       ferryd user disable NAME [--data DIR] [--config FILE]\n"
 	    "       ferryd user enable NAME [--data DIR] [--config FILE]\n"
-	    "       ferryd user passwd NAME [--password-file FILE] [--data DIR] [--config FILE]\n\n"
+	    "       ferryd user passwd NAME [--password-file FILE] [--data DIR] [--config FILE]\n"
+	    "       ferryd user delete NAME [--yes] [--data DIR] [--config FILE]\n\n"
 	    "Manage the accounts that may enrol. A name is 1 to 32 characters of a-z, 0-9,\n"
 	    "'.', '_' and '-', starting with a letter or digit. Passwords are stored only as\n"
-	    "salted scrypt hashes. A disabled user can neither enrol nor open sessions.\n\n"
+	    "salted scrypt hashes. A disabled user can neither enrol nor open sessions.\n"
+	    "delete revokes the user's certificates, removes the stored files and partial\n"
+	    "uploads, erases the user's key and deletes the account; it cannot be undone.\n\n"
 	    "      --password-file FILE  read the password from the first line of FILE instead\n"
 	    "                            of asking twice on the terminal\n"
+	    "      --yes                 delete without asking (required when standard input\n"
+	    "                            is not a terminal)\n"
 	    "      --data DIR            the data directory (default $FERRY_DATA, else %s)\n"
 	    "      --config FILE         the config file (default DIR/ferryd.conf)\n"
 	    "  -h, --help                show this help\n", FERRYD_DEFAULT_DATA);
@@ -53,6 +66,7 @@ struct user_args {
 	const char *cmd;		/* "user add", ... */
 	const char *name;		/* NULL for list */
 	const char *password_file;
+	bool yes;			/* --yes (delete) */
 	struct ferryd_paths paths;
 };
 
@@ -77,6 +91,11 @@ parse(int argc, char **argv, bool takes_name, bool takes_password, struct user_a
 			if (!takes_password)
 				return cli_usage_error(a->cmd, "unknown option '--password-file'");
 			a->password_file = optarg;
+			break;
+		case OPT_YES:
+			if (strcmp(a->cmd, "user delete") != 0)
+				return cli_usage_error(a->cmd, "unknown option '--yes'");
+			a->yes = true;
 			break;
 		case 'h':
 			usage();
@@ -271,13 +290,316 @@ out:
 	return ret;
 }
 
+/* ---- user delete ------------------------------------------------------------------------ */
+
+/* One stored object or partial upload to remove. */
+struct del_item {
+	char name[FERRY_MAX_OBJECT_NAME + 1];
+	char object[OBJECTS_ID_HEX_LEN + 1];
+	uint64_t size;
+};
+
+struct del_list {
+	struct del_item *v;
+	size_t n, cap;
+};
+
+static int
+del_list_add(struct del_list *l, const char *name, const char *object, uint64_t size)
+{
+	struct del_item *nv;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap == 0 ? 64 : l->cap * 2;
+		if ((nv = realloc(l->v, cap * sizeof(*nv))) == NULL)
+			return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+		l->v = nv;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n].name, sizeof(l->v[0].name), "%s", name);
+	snprintf(l->v[l->n].object, sizeof(l->v[0].object), "%s", object);
+	l->v[l->n].size = size;
+	l->n++;
+	return 0;
+}
+
+static int
+collect_object(void *arg, const struct db_object *o)
+{
+	return del_list_add(arg, o->name, o->object, o->size);
+}
+
+static int
+collect_partial(void *arg, const struct db_partial *p)
+{
+	return del_list_add(arg, p->name, p->object, p->size);
+}
+
+/* Unlink dir/object; a file already gone is fine (a previous run removed it). */
+static int
+unlink_object(const char *dir, const char *object)
+{
+	char path[4096];
+
+	if (!objects_id_valid(object))
+		return ferry_fail(FERRY_ERR_DB, "database: \"%.40s\" is not an object id", object);
+	snprintf(path, sizeof(path), "%s/%s", dir, object);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return ferry_fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Make the unlinks in dir durable before the rows that name the files are deleted. */
+static int
+sync_dir(const char *dir)
+{
+	int fd, r = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
+	}
+	if (fsync(fd) != 0 && errno != EINVAL)
+		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* What a deletion removed, for the report. */
+struct del_counts {
+	size_t certs;           /* certificates revoked (by this run) */
+	size_t crl_total;       /* entries of the rebuilt CRL */
+	size_t objects;         /* stored files removed */
+	uint64_t bytes;         /* their plaintext size */
+	size_t partials;        /* partial uploads removed */
+	bool key_erased;        /* the user key was deleted by this run */
+};
+
+/*
+ * Remove the user's stored files: each file is unlinked first and its row deleted only
+ * after the directory is synced, so after a crash every file still on disk has its row
+ * and the next run finds it.
+ */
+static int
+delete_objects(struct db *db, const struct datadir *d, const char *user,
+    struct del_counts *c)
+{
+	char removed[OBJECTS_ID_HEX_LEN + 1];
+	struct del_list l = { 0 };
+	int r;
+
+	if ((r = objects_list(db, user, collect_object, &l)) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		if ((r = unlink_object(d->objects, l.v[i].object)) != 0)
+			goto out;
+	if (l.n > 0 && (r = sync_dir(d->objects)) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		r = objects_delete(db, user, l.v[i].name, removed);
+		if (r == FERRY_ERR_NOT_FOUND) {	/* removed meanwhile by the user's session */
+			r = 0;
+			continue;
+		}
+		if (r != 0)
+			goto out;
+		/* Replaced by a put that committed meanwhile: that file goes too. */
+		if (strcmp(removed, l.v[i].object) != 0 &&
+		    ((r = unlink_object(d->objects, removed)) != 0 ||
+		    (r = sync_dir(d->objects)) != 0))
+			goto out;
+		c->objects++;
+		c->bytes += l.v[i].size;
+	}
+out:
+	free(l.v);
+	return r;
+}
+
+/* The same for the user's partial uploads and their files in objects/tmp/. */
+static int
+delete_partials(struct db *db, const struct datadir *d, const char *user,
+    struct del_counts *c)
+{
+	struct del_list l = { 0 };
+	int r;
+
+	if ((r = partials_list_user(db, user, collect_partial, &l)) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		if ((r = unlink_object(d->objects_tmp, l.v[i].object)) != 0)
+			goto out;
+	if (l.n > 0 && (r = sync_dir(d->objects_tmp)) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		if ((r = partials_remove(db, l.v[i].object)) != 0)
+			goto out;
+		c->partials++;
+	}
+out:
+	free(l.v);
+	return r;
+}
+
+/* Crypto-erase the user's key; none (a previous run erased it) is fine. */
+static int
+delete_key(struct db *db, const struct datadir *d, const char *user, struct del_counts *c)
+{
+	struct vault *v = NULL;
+	int r;
+
+	if ((r = vault_open(d->dir, db, &v)) != 0)
+		return r;
+	r = vault_user_key_delete(v, user);
+	if (r == 0)
+		c->key_erased = true;
+	else if (r == FERRY_ERR_NOT_FOUND)
+		r = 0;
+	vault_free(v);
+	return r;
+}
+
+/*
+ * Ask on the terminal (standard input) unless --yes. 0 to go on, 1 when the answer was not
+ * "yes", FERRY_ERR_USAGE without a terminal, or another error.
+ */
+static int
+confirm_delete(const struct user_args *a, struct db *db)
+{
+	struct del_list objs = { 0 }, parts = { 0 };
+	uint64_t bytes = 0;
+	unsigned certs = 0;
+	char line[64];
+	int r;
+
+	if (a->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return ferry_fail(FERRY_ERR_USAGE, "user delete: standard input is not a terminal "
+		    "to confirm on; give --yes to delete user %s", a->name);
+	if ((r = objects_list(db, a->name, collect_object, &objs)) != 0 ||
+	    (r = partials_list_user(db, a->name, collect_partial, &parts)) != 0 ||
+	    (r = db_cert_count_valid(db, a->name, (int64_t)time(NULL), &certs)) != 0)
+		goto out;
+	for (size_t i = 0; i < objs.n; i++)
+		bytes += objs.v[i].size;
+	fprintf(stderr, "Delete user %s: revoke %u valid certificate%s, remove %zu stored "
+	    "file%s (%llu bytes) and %zu partial upload%s, erase the user's key.\n"
+	    "This cannot be undone. Type \"yes\" to go on: ", a->name, certs,
+	    certs == 1 ? "" : "s", objs.n, objs.n == 1 ? "" : "s", (unsigned long long)bytes,
+	    parts.n, parts.n == 1 ? "" : "s");
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		line[0] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes") != 0)
+		r = 1;
+out:
+	free(objs.v);
+	free(parts.v);
+	return r;
+}
+
+/* Rounds of "remove the files, then the account" before giving up on a user whose
+ * session keeps adding files. */
+#define DELETE_ROUNDS 5
+
+static int
+delete_user(int argc, char **argv)
+{
+	struct user_args a = { .cmd = "user delete" };
+	struct del_counts c = { 0 };
+	struct ferryd_settings s;
+	struct datadir d = { 0 };
+	struct db_user u;
+	struct db *db = NULL;
+	char detail[200];
+	size_t late = 0;
+	int64_t now;
+	int r, ret;
+
+	if ((ret = parse(argc, argv, true, false, &a)) >= 0)
+		return ret;
+	ret = CLI_EXIT_FAIL;
+	ferry_error_clear();
+	memset(&u, 0, sizeof(u));
+	if ((r = ferryd_open(&a.paths, &d, &s)) != 0 || (r = db_open(d.db, &db)) != 0)
+		goto out;
+	if ((r = db_user_get(db, a.name, &u)) != 0) {
+		if (r == FERRY_ERR_NOT_FOUND)
+			r = ferry_fail(r, "no user %s", a.name);
+		goto out;
+	}
+	if ((r = confirm_delete(&a, db)) > 0) {
+		fprintf(stderr, "%s: user %s not deleted (the answer was not \"yes\")\n",
+		    cli_progname(), a.name);
+		r = 0;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	now = (int64_t)time(NULL);
+	/* No enrolment from now on, then no session with a certificate issued before. */
+	if ((r = db_user_set_disabled(db, a.name, true)) != 0 ||
+	    (r = db_cert_revoke(db, a.name, now, &c.certs)) != 0 ||
+	    (r = datadir_crl_rebuild(&d, db, &c.crl_total)) != 0)
+		goto out;
+	for (int round = 0;; round++) {
+		if ((r = delete_objects(db, &d, a.name, &c)) != 0 ||
+		    (r = delete_partials(db, &d, a.name, &c)) != 0 ||
+		    (r = delete_key(db, &d, a.name, &c)) != 0)
+			goto out;
+		r = account_delete(db, a.name, (int64_t)time(NULL), &late);
+		if (r != FERRY_ERR_EXISTS || round + 1 == DELETE_ROUNDS)
+			break;
+	}
+	if (r != 0)
+		goto out;
+	/* Again, from the retired certificates now: it also lists any enrolled between the
+	 * revocation and the disabling. */
+	c.certs += late;
+	if ((r = datadir_crl_rebuild(&d, db, &c.crl_total)) != 0)
+		goto out;
+	snprintf(detail, sizeof(detail), "%zu certificates revoked, %zu files (%llu bytes) and "
+	    "%zu partial uploads removed, key %s", c.certs, c.objects,
+	    (unsigned long long)c.bytes, c.partials, c.key_erased ? "erased" : "already gone");
+	/* The account is gone: what follows only tidies up, and cannot undo it. */
+	{
+		char scope[FERRY_MAX_AUTH_SCOPE + 1];
+
+		snprintf(scope, sizeof(scope), "user:%s", a.name);
+		(void)db_auth_succeeded(db, scope);
+	}
+	(void)db_audit(db, "user delete", a.name, "", true, detail);
+	printf("deleted user %s:\n", a.name);
+	printf("  revoked %zu certificate%s (%s now lists %zu)\n", c.certs,
+	    c.certs == 1 ? "" : "s", d.crl, c.crl_total);
+	printf("  removed %zu stored file%s (%llu bytes)\n", c.objects, c.objects == 1 ? "" : "s",
+	    (unsigned long long)c.bytes);
+	printf("  removed %zu partial upload%s\n", c.partials, c.partials == 1 ? "" : "s");
+	printf("  %s\n", c.key_erased ? "erased the user's key" : "no user key left to erase");
+	printf("  deleted the account\n");
+	ret = CLI_EXIT_OK;
+out:
+	if (r != 0)
+		ret = cli_error(r);
+	OPENSSL_cleanse(&u, sizeof(u));
+	db_close(db);
+	datadir_free(&d);
+	ferryd_paths_free(&a.paths);
+	return ret;
+}
+
 int
 cmd_user(int argc, char **argv)
 {
 	const char *sub;
 
 	if (argc < 2)
-		return cli_usage_error("user", "which one: add, list, disable, enable, passwd?");
+		return cli_usage_error("user", "which one: add, list, disable, enable, passwd, "
+		    "delete?");
 	sub = argv[1];
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
 		usage();
@@ -293,6 +615,8 @@ cmd_user(int argc, char **argv)
 		return set_disabled(argc - 1, argv + 1, true);
 	if (strcmp(sub, "enable") == 0)
 		return set_disabled(argc - 1, argv + 1, false);
+	if (strcmp(sub, "delete") == 0)
+		return delete_user(argc - 1, argv + 1);
 	return cli_usage_error("user", "unknown subcommand '%s' (add, list, disable, enable, "
-	    "passwd)", sub);
+	    "passwd, delete)", sub);
 }

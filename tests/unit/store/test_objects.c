@@ -1,7 +1,9 @@
 /*
  * store/objects: the name rules, object ids, and the objects table: put (insert and
  * replace in one transaction), get, list in name order, delete, isolation between users,
- * cascade on user deletion, the migration from schema 2.
+ * the sum of a user's sizes (objects_usage), cascade on user deletion, deleting an
+ * account (store/account.h account_delete: refused while objects or partial uploads are
+ * left; certificates retired for the CRL), the migration from schema 2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +16,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store/account.h"
 #include "store/db.h"
 #include "store/objects.h"
+#include "store/partials.h"
+#include "store/vault.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -325,6 +330,190 @@ test_list_delete(void **state)
 	assert_int_equal(c.n, 4);
 }
 
+static void
+test_usage(void **state)
+{
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1], removed[OBJECTS_ID_HEX_LEN + 1];
+	struct db_object o;
+	uint64_t n = 99;
+
+	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_true(n == 0);
+	make_object(&o, "a", 1000, 1);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	make_object(&o, "b", 2500, 2);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	make_object(&o, "c", 7, 3);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	make_object(&o, "empty", 0, 4);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_true(n == 3500);
+	assert_int_equal(objects_usage(f->db, "bob", &n), 0);
+	assert_true(n == 7);
+	/* A replaced object counts with its new size, a deleted one not at all. */
+	make_object(&o, "a", 10, 5);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_true(n == 2510);
+	assert_int_equal(objects_delete(f->db, "alice", "b", removed), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_true(n == 10);
+	/* Unknown or invalid users. */
+	n = 99;
+	assert_int_equal(objects_usage(f->db, "nobody", &n), FERRY_ERR_NOT_FOUND);
+	assert_true(n == 0);
+	assert_int_equal(objects_usage(f->db, "../x", &n), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_usage(f->db, NULL, &n), FERRY_ERR_NOT_FOUND);
+	/* Sizes near the limit: the largest sum is exact, an overflowing one an error. */
+	make_object(&o, "h1", (uint64_t)1 << 62, 6);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	make_object(&o, "h2", ((uint64_t)1 << 62) - 8, 7);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &n), 0);
+	assert_true(n == (uint64_t)INT64_MAX);
+	make_object(&o, "h3", 1, 8);
+	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &n), FERRY_ERR_DB);
+	assert_true(n == 0);
+	/* Usable inside a caller's transaction (one statement, no BEGIN of its own). */
+	assert_int_equal(sqlite3_exec(db_sqlite(f->db), "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_true(n == 10);
+	assert_int_equal(sqlite3_exec(db_sqlite(f->db), "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+}
+
+struct revoked {
+	size_t n;
+	char serial[4][40];
+	int64_t at[4];
+};
+
+static int
+collect_revoked(void *arg, const char *serial_hex, int64_t revoked_at)
+{
+	struct revoked *rv = arg;
+
+	if (rv->n < 4) {
+		snprintf(rv->serial[rv->n], sizeof(rv->serial[0]), "%s", serial_hex);
+		rv->at[rv->n] = revoked_at;
+	}
+	rv->n++;
+	return 0;
+}
+
+static int
+count_listed(void *arg, const struct db_object *o)
+{
+	(void)o;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* account_delete: refused while files are left; certificates retired, key gone. */
+static void
+test_account_delete(void **state)
+{
+	struct fixture *f = *state;
+	char replaced[OBJECTS_ID_HEX_LEN + 1], removed[OBJECTS_ID_HEX_LEN + 1];
+	struct vault *v = NULL;
+	struct vault_user_key *k = NULL;
+	struct db_partial p;
+	struct db_object o;
+	struct db_cert dc;
+	struct revoked rv;
+	struct db_user u;
+	size_t n = 99, listed = 0;
+	uint64_t bytes = 1;
+	unsigned valid = 9;
+
+	assert_int_equal(db_cert_add(f->db, "aa01", "alice", 1000, 4000000000), 0);
+	assert_int_equal(db_cert_add(f->db, "aa02", "alice", 1000, 4000000000), 0);
+	assert_int_equal(db_cert_revoke(f->db, "aa02", 1500, NULL), 0);
+	assert_int_equal(db_cert_add(f->db, "bb01", "bob", 1000, 4000000000), 0);
+	assert_int_equal(vault_open(f->dir, f->db, &v), 0);
+	assert_int_equal(vault_user_key(v, "alice", true, &k), 0);
+	vault_user_key_free(k);
+	assert_int_equal(vault_user_key(v, "bob", true, &k), 0);
+	vault_user_key_free(k);
+	k = NULL;
+	make_object(&o, "x", 100, 1);
+	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "half");
+	assert_int_equal(objects_new_id(p.object), 0);
+	p.size = 5000;
+	p.started = p.updated = 1600;
+	assert_int_equal(partials_start(f->db, "alice", &p, replaced), 0);
+
+	/* Refused, and nothing changed, while an object or a partial upload is left. */
+	ferry_error_clear();
+	assert_int_equal(account_delete(f->db, "alice", 2000, &n), FERRY_ERR_EXISTS);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_EXISTS),
+	    "user alice still has 1 stored file and 1 partial upload");
+	assert_true(n == 0);
+	assert_int_equal(objects_delete(f->db, "alice", "x", removed), 0);
+	assert_int_equal(account_delete(f->db, "alice", 2000, &n), FERRY_ERR_EXISTS);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_EXISTS),
+	    "user alice still has 0 stored files and 1 partial upload");
+	assert_int_equal(db_user_get(f->db, "alice", &u), 0);
+	assert_int_equal(db_cert_lookup(f->db, "aa01", &dc), 0);
+	assert_false(dc.revoked);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM user_keys"), 2);
+	assert_int_equal(partials_remove(f->db, p.object), 0);
+
+	/* Now it goes: one certificate newly revoked. */
+	assert_int_equal(account_delete(f->db, "alice", 2000, &n), 0);
+	assert_true(n == 1);
+	assert_int_equal(db_user_get(f->db, "alice", &u), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM user_keys"), 1);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM certs"), 1);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM retired_certs WHERE "
+	    "user = 'alice'"), 2);
+	/* Her certificates are no longer found (so a session is refused) ... */
+	assert_int_equal(db_cert_lookup(f->db, "aa01", &dc), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(db_cert_lookup(f->db, "aa02", &dc), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(db_cert_lookup(f->db, "bb01", &dc), 0);
+	/* ... but still listed as revoked, in revocation order, bob's not. */
+	memset(&rv, 0, sizeof(rv));
+	assert_int_equal(db_cert_revoked_list(f->db, collect_revoked, &rv), 0);
+	assert_int_equal(rv.n, 2);
+	assert_string_equal(rv.serial[0], "aa02");
+	assert_int_equal(rv.at[0], 1500);
+	assert_string_equal(rv.serial[1], "aa01");
+	assert_int_equal(rv.at[1], 2000);
+	/* Bob is untouched. */
+	assert_int_equal(vault_user_key(v, "bob", false, &k), 0);
+	vault_user_key_free(k);
+	k = NULL;
+	assert_int_equal(objects_usage(f->db, "bob", &bytes), 0);
+
+	/* Again: no such user. Invalid names likewise. */
+	assert_int_equal(account_delete(f->db, "alice", 2100, &n), FERRY_ERR_NOT_FOUND);
+	assert_true(n == 0);
+	assert_int_equal(account_delete(f->db, "../alice", 2100, NULL), FERRY_ERR_NOT_FOUND);
+
+	/* The name again: an empty account with no key and no certificates. */
+	assert_int_equal(db_user_add(f->db, "alice", HASH), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &bytes), 0);
+	assert_true(bytes == 0);
+	assert_int_equal(objects_list(f->db, "alice", count_listed, &listed), 0);
+	assert_int_equal(listed, 0);
+	assert_int_equal(vault_user_key(v, "alice", false, &k), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(db_cert_count_valid(f->db, "alice", 2200, &valid), 0);
+	assert_int_equal(valid, 0);
+	memset(&rv, 0, sizeof(rv));
+	assert_int_equal(db_cert_revoked_list(f->db, collect_revoked, &rv), 0);
+	assert_int_equal(rv.n, 2);
+	/* An account with nothing at all goes at once. */
+	assert_int_equal(account_delete(f->db, "alice", 2300, &n), 0);
+	assert_true(n == 0);
+	vault_free(v);
+}
+
 /* Deleting a user deletes the user's rows (ON DELETE CASCADE). */
 static void
 test_cascade(void **state)
@@ -355,11 +544,12 @@ test_migration_and_damage(void **state)
 	struct db_object g;
 	int v = 0;
 
-	/* Make a schema-2 file: a current one without the objects table. */
+	/* Make a schema-2 file: a current one without the tables of versions 3 and up. */
 	snprintf(path, sizeof(path), "%s/old.db", f->dir);
 	assert_int_equal(db_open(path, &db), 0);
 	db_close(db);
-	raw_exec(path, "DROP TABLE objects; PRAGMA user_version = 2;");
+	raw_exec(path, "DROP TABLE objects; DROP TABLE IF EXISTS partials; "
+	    "DROP TABLE IF EXISTS retired_certs; PRAGMA user_version = 2;");
 	assert_int_equal(raw_count(path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 0);
 	assert_int_equal(db_open(path, &db), 0);
@@ -388,6 +578,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_and_damage, setup, teardown),
 	};

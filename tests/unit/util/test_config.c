@@ -282,6 +282,117 @@ test_parse_hostport(void **state)
 	assert_string_equal(host, "abc");
 }
 
+/* want_fail(r, detail): r is FERRY_ERR_FORMAT with exactly that detail. */
+static void
+want_format(int r, const char *detail)
+{
+	assert_int_equal(r, FERRY_ERR_FORMAT);
+	assert_string_equal(ferry_error_detail(FERRY_ERR_FORMAT), detail);
+}
+
+static void
+test_parse_size(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t want;
+	} good[] = {
+		{ "0", 0 }, { "1", 1 }, { "4096", 4096 }, { "1K", 1024 }, { "1k", 1024 },
+		{ "512K", 512u * 1024 }, { "10M", 10u * 1024 * 1024 },
+		{ "3m", 3u * 1024 * 1024 }, { "2G", 2ull << 30 }, { "7g", 7ull << 30 },
+		{ "1T", 1ull << 40 }, { "5t", 5ull << 40 }, { "0T", 0 },
+		{ "8388607T", 8388607ull << 40 },
+		{ "9223372036854775807", 9223372036854775807ull },
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 12345;
+		if (config_parse_size(good[i].text, INT64_MAX, &v) != 0 || v != good[i].want)
+			fail_msg("\"%s\": got %llu (%s)", good[i].text, (unsigned long long)v,
+			    ferry_error_detail(FERRY_ERR_FORMAT));
+	}
+	v = 77;
+	want_format(config_parse_size("", INT64_MAX, &v), "missing size");
+	want_format(config_parse_size("10X", INT64_MAX, &v),
+	    "\"10X\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("10KB", INT64_MAX, &v),
+	    "\"10KB\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("K", INT64_MAX, &v),
+	    "\"K\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("1 K", INT64_MAX, &v),
+	    "\"1 K\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("-1", INT64_MAX, &v),
+	    "\"-1\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("1.5G", INT64_MAX, &v),
+	    "\"1.5G\" is not a size (a number with an optional K, M, G or T suffix)");
+	want_format(config_parse_size("010M", INT64_MAX, &v),
+	    "\"010M\": \"010\" has a leading zero");
+	want_format(config_parse_size("8388608T", INT64_MAX, &v),
+	    "\"8388608T\" is more than 9223372036854775807 bytes");
+	want_format(config_parse_size("9223372036854775808", INT64_MAX, &v),
+	    "\"9223372036854775808\" is more than 9223372036854775807 bytes");
+	/* More digits than any uint64_t, and values whose shift would wrap. */
+	assert_int_equal(config_parse_size("99999999999999999999", INT64_MAX, &v),
+	    FERRY_ERR_FORMAT);
+	assert_int_equal(config_parse_size("123456789012345678901", INT64_MAX, &v),
+	    FERRY_ERR_FORMAT);
+	assert_int_equal(config_parse_size("18446744073709551615K", UINT64_MAX, &v),
+	    FERRY_ERR_FORMAT);
+	assert_int_equal(config_parse_size("16777216T", UINT64_MAX, &v), FERRY_ERR_FORMAT);
+	assert_int_equal(config_parse_size("16777215T", UINT64_MAX, &v), 0);
+	assert_true(v == 16777215ull << 40);
+	v = 77;
+	assert_int_equal(config_parse_size("2K", 2047, &v), FERRY_ERR_FORMAT);
+	assert_int_equal(v, 77);	/* untouched on failure */
+}
+
+static void
+test_parse_duration(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t want;
+	} good[] = {
+		{ "60", 60 }, { "60s", 60 }, { "90s", 90 }, { "1m", 60 }, { "15m", 900 },
+		{ "1h", 3600 }, { "24h", 86400 }, { "1d", 86400 }, { "7d", 604800 },
+		{ "365d", 31536000 },
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 1;
+		if (config_parse_duration(good[i].text, 60, 31536000, &v) != 0 ||
+		    v != good[i].want)
+			fail_msg("\"%s\": got %llu (%s)", good[i].text, (unsigned long long)v,
+			    ferry_error_detail(FERRY_ERR_FORMAT));
+	}
+	v = 5;
+	want_format(config_parse_duration("", 60, 100, &v), "missing duration");
+	want_format(config_parse_duration("3w", 60, 31536000, &v),
+	    "\"3w\" is not a duration (a number with an optional s, m, h or d suffix)");
+	want_format(config_parse_duration("1H", 60, 31536000, &v),
+	    "\"1H\" is not a duration (a number with an optional s, m, h or d suffix)");
+	want_format(config_parse_duration("h", 60, 31536000, &v),
+	    "\"h\" is not a duration (a number with an optional s, m, h or d suffix)");
+	want_format(config_parse_duration("1hm", 60, 31536000, &v),
+	    "\"1hm\" is not a duration (a number with an optional s, m, h or d suffix)");
+	want_format(config_parse_duration("59", 60, 31536000, &v),
+	    "\"59\" is outside 60..31536000 seconds");
+	want_format(config_parse_duration("30s", 60, 31536000, &v),
+	    "\"30s\" is outside 60..31536000 seconds");
+	want_format(config_parse_duration("366d", 60, 31536000, &v),
+	    "\"366d\" is outside 60..31536000 seconds");
+	want_format(config_parse_duration("0m", 60, 31536000, &v),
+	    "\"0m\" is outside 60..31536000 seconds");
+	/* A multiplication that would wrap is out of range, not a small number. */
+	want_format(config_parse_duration("213503982334602d", 60, UINT64_MAX, &v),
+	    "\"213503982334602d\" is outside 60..18446744073709551615 seconds");
+	assert_int_equal(v, 5);
+}
+
 /* ---- settings --------------------------------------------------------------------- */
 
 static void
@@ -306,6 +417,9 @@ test_settings_defaults(void **state)
 	assert_int_equal(s.auth_lockout, 900);
 	assert_string_equal(s.org, "ferry");
 	assert_int_equal(s.log_level, FERRYD_LOG_INFO);
+	assert_true(s.quota == 0);
+	assert_true(s.max_file_size == 0);
+	assert_int_equal(s.partial_expiry, 86400);
 	settings_auth_policy(&s, &p);
 	assert_int_equal(p.max_failures, 5);
 	assert_true(p.window == 900 && p.lockout == 900);
@@ -326,8 +440,12 @@ test_settings_parse_all(void **state)
 	    "auth_window = 60\n"
 	    "auth_lockout = 300\n"
 	    "org = Example Corp\n"
-	    "log_level = debug\n";
+	    "log_level = debug\n"
+	    "quota = 10G\n"
+	    "max_file_size = 512M\n"
+	    "partial_expiry = 2h\n";
 	struct ferryd_settings s;
+	const char *t;
 
 	(void)state;
 	assert_int_equal(settings_parse(text, sizeof(text) - 1, "ferryd.conf", &s), 0);
@@ -344,6 +462,20 @@ test_settings_parse_all(void **state)
 	assert_int_equal(s.auth_lockout, 300);
 	assert_string_equal(s.org, "Example Corp");
 	assert_int_equal(s.log_level, FERRYD_LOG_DEBUG);
+	assert_true(s.quota == 10ull << 30);
+	assert_true(s.max_file_size == 512ull << 20);
+	assert_int_equal(s.partial_expiry, 7200);
+
+	/* Plain numbers, the smallest expiry and the largest size. */
+	t = "quota = 1000\nmax_file_size = 9223372036854775807\npartial_expiry = 60\n";
+	assert_int_equal(settings_parse(t, strlen(t), "ferryd.conf", &s), 0);
+	assert_true(s.quota == 1000);
+	assert_true(s.max_file_size == 9223372036854775807ull);
+	assert_int_equal(s.partial_expiry, 60);
+	t = "partial_expiry = 365d\nquota = 0\n";
+	assert_int_equal(settings_parse(t, strlen(t), "c", &s), 0);
+	assert_int_equal(s.partial_expiry, 31536000);
+	assert_true(s.quota == 0);
 }
 
 static void
@@ -369,6 +501,20 @@ test_settings_errors(void **state)
 		{ "org = 0123456789012345678901234567890123456789012345678\n", FERRY_ERR_FORMAT,
 		    "ferryd.conf:1: org: longer than 48 characters" },
 		{ "listen\n", FERRY_ERR_FORMAT, "ferryd.conf:1: missing '=' after the key" },
+		{ "# q\nquota = 10GB\n", FERRY_ERR_FORMAT, "ferryd.conf:2: quota: \"10GB\" is not "
+		    "a size (a number with an optional K, M, G or T suffix)" },
+		{ "quota = -1\n", FERRY_ERR_FORMAT, "ferryd.conf:1: quota: \"-1\" is not a size "
+		    "(a number with an optional K, M, G or T suffix)" },
+		{ "max_file_size = 8388608T\n", FERRY_ERR_FORMAT, "ferryd.conf:1: max_file_size: "
+		    "\"8388608T\" is more than 9223372036854775807 bytes" },
+		{ "quota = 1G\nquota = 2G\n", FERRY_ERR_FORMAT,
+		    "ferryd.conf:2: quota: set twice (first on line 1)" },
+		{ "\n\npartial_expiry = 59s\n", FERRY_ERR_FORMAT, "ferryd.conf:3: partial_expiry: "
+		    "\"59s\" is outside 60..31536000 seconds" },
+		{ "partial_expiry = 1w\n", FERRY_ERR_FORMAT, "ferryd.conf:1: partial_expiry: \"1w\" "
+		    "is not a duration (a number with an optional s, m, h or d suffix)" },
+		{ "partial_expiry = 366d\n", FERRY_ERR_FORMAT, "ferryd.conf:1: partial_expiry: "
+		    "\"366d\" is outside 60..31536000 seconds" },
 	};
 	struct ferryd_settings s;
 
@@ -427,6 +573,15 @@ test_settings_write_and_load(void **state)
 	assert_non_null(strstr(text, "\n#auth_lockout = 900\n"));
 	assert_non_null(strstr(text, "\norg = Example Corp\n"));
 	assert_non_null(strstr(text, "\n#log_level = info\n"));
+	assert_non_null(strstr(text, "\n#quota = 0\n"));
+	assert_non_null(strstr(text, "\n#max_file_size = 0\n"));
+	assert_non_null(strstr(text, "\n#partial_expiry = 24h\n"));
+	/* Every line of the help is a comment (a multi-line help keeps its '#'). */
+	for (const char *l = text; *l != '\0'; l = strchr(l, '\n') + 1) {
+		assert_true(*l == '#' || *l == '\n' || strncmp(l, "org = ", 6) == 0);
+		if (strchr(l, '\n') == NULL)
+			break;
+	}
 	free(text);
 
 	/* No overwrite without force; with force the file is replaced. */
@@ -470,6 +625,8 @@ main(void)
 		cmocka_unit_test(test_callback_error_prefixed),
 		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_parse_hostport),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_settings_defaults),
 		cmocka_unit_test(test_settings_parse_all),
 		cmocka_unit_test(test_settings_errors),

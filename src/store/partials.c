@@ -1,0 +1,235 @@
+#include "store/partials.h"
+
+#include <string.h>
+
+#include "store/account.h"
+#include "store/sql.h"
+#include "util/err.h"
+
+#define PARTIAL_COLUMNS "p.name, p.object, p.size, p.started, p.updated"
+
+static int
+read_partial(sqlite3_stmt *st, struct db_partial *p)
+{
+	int64_t size;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if ((r = sql_column_text(st, 0, p->name, sizeof(p->name), "partials.name")) != 0 ||
+	    (r = sql_column_text(st, 1, p->object, sizeof(p->object), "partials.object")) != 0 ||
+	    (r = sql_column_int(st, 2, &size, "partials.size")) != 0 ||
+	    (r = sql_column_int(st, 3, &p->started, "partials.started")) != 0 ||
+	    (r = sql_column_int(st, 4, &p->updated, "partials.updated")) != 0)
+		return r;
+	if (!objects_id_valid(p->object) || size < 0)
+		return ferry_fail(FERRY_ERR_DB, "database: partials: unexpected value");
+	p->size = (uint64_t)size;
+	return 0;
+}
+
+static int
+check_user(const char *user)
+{
+	if (user == NULL || !account_name_valid(user))
+		return ferry_fail(FERRY_ERR_NOT_FOUND, "no such user");
+	return 0;
+}
+
+int
+partials_start(struct db *db, const char *user, const struct db_partial *p,
+    char replaced[OBJECTS_ID_HEX_LEN + 1])
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	struct db_partial old;
+	int r, rc;
+
+	replaced[0] = '\0';
+	if ((r = check_user(user)) != 0)
+		return r;
+	if (!store_name_valid(p->name, NULL) || !objects_id_valid(p->object) ||
+	    p->size > INT64_MAX)
+		return ferry_fail(FERRY_ERR_USAGE, "partial upload: bad name, id or size");
+	if ((r = sql_begin(h, true)) != 0)
+		return r;
+	r = partials_get(db, user, p->name, &old);
+	if (r == 0)
+		memcpy(replaced, old.object, sizeof(old.object));
+	else if (r != FERRY_ERR_NOT_FOUND)
+		goto out;
+	if ((r = sql_prepare(h, "INSERT INTO partials (user_id, name, object, size, started, "
+	    "updated) SELECT id, ?2, ?3, ?4, ?5, ?5 FROM users WHERE name = ?1 "
+	    "ON CONFLICT (user_id, name) DO UPDATE SET object = excluded.object, "
+	    "size = excluded.size, started = excluded.started, updated = excluded.updated",
+	    &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, user, FERRY_MAX_USER_NAME)) != 0 ||
+	    (r = sql_bind_text(h, st, 2, p->name, FERRY_MAX_OBJECT_NAME)) != 0 ||
+	    (r = sql_bind_text(h, st, 3, p->object, OBJECTS_ID_HEX_LEN)) != 0 ||
+	    (r = sql_bind_int64(h, st, 4, (int64_t)p->size)) != 0 ||
+	    (r = sql_bind_int64(h, st, 5, p->started)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = sql_fail(h, "record partial upload");
+		goto out;
+	}
+	if (sqlite3_changes(h) == 0) {
+		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no user %s", user);
+		goto out;
+	}
+	r = sql_commit(h);
+out:
+	sqlite3_finalize(st);
+	if (r != 0) {
+		sql_rollback(h);
+		replaced[0] = '\0';
+	}
+	return r;
+}
+
+int
+partials_get(struct db *db, const char *user, const char *name, struct db_partial *out)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = check_user(user)) != 0)
+		return r;
+	if ((r = sql_prepare(h, "SELECT " PARTIAL_COLUMNS " FROM partials p JOIN users u ON "
+	    "p.user_id = u.id WHERE u.name = ?1 AND p.name = ?2", &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, user, FERRY_MAX_USER_NAME)) != 0 ||
+	    (r = sql_bind_text(h, st, 2, name, FERRY_MAX_OBJECT_NAME)) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_partial(st, out);
+	else if (rc == SQLITE_DONE)
+		r = ferry_fail(FERRY_ERR_NOT_FOUND, "no partial upload of \"%s\"", name);
+	else
+		r = sql_fail(h, "find partial upload");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Run sql (parameter 1: object id, parameter 2: now if given) for one object id. */
+static int
+update_object(struct db *db, const char *sql, const char *object, const int64_t *now,
+    const char *what)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!objects_id_valid(object))
+		return ferry_fail(FERRY_ERR_USAGE, "partial upload: bad object id");
+	if ((r = sql_prepare(h, sql, &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, object, OBJECTS_ID_HEX_LEN)) != 0 ||
+	    (now != NULL && (r = sql_bind_int64(h, st, 2, *now)) != 0))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = sql_fail(h, what);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+partials_touch(struct db *db, const char *object, int64_t now)
+{
+	return update_object(db, "UPDATE partials SET updated = ?2 WHERE object = ?1", object,
+	    &now, "update partial upload");
+}
+
+int
+partials_remove(struct db *db, const char *object)
+{
+	return update_object(db, "DELETE FROM partials WHERE object = ?1", object, NULL,
+	    "remove partial upload");
+}
+
+int
+partials_list_user(struct db *db, const char *user,
+    int (*cb)(void *arg, const struct db_partial *p), void *arg)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	struct db_partial p;
+	int r, rc;
+
+	if ((r = check_user(user)) != 0)
+		return r;
+	if ((r = sql_prepare(h, "SELECT " PARTIAL_COLUMNS " FROM partials p JOIN users u ON "
+	    "p.user_id = u.id WHERE u.name = ?1 ORDER BY p.name", &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, user, FERRY_MAX_USER_NAME)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = read_partial(st, &p)) != 0 || (r = cb(arg, &p)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = sql_fail(h, "list partial uploads");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+partials_expire(struct db *db, int64_t before,
+    void (*cb)(void *arg, const struct db_partial *p), void *arg, unsigned *n)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	struct db_partial p;
+	int r, rc;
+
+	*n = 0;
+	if ((r = sql_begin(h, true)) != 0)
+		return r;
+	if ((r = sql_prepare(h, "DELETE FROM partials WHERE updated < ?1 RETURNING name, "
+	    "object, size, started, updated", &st)) != 0 ||
+	    (r = sql_bind_int64(h, st, 1, before)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = read_partial(st, &p)) != 0)
+			goto out;
+		if (cb != NULL)
+			cb(arg, &p);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sql_fail(h, "expire partial uploads");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sql_commit(h);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		sql_rollback(h);
+	return r;
+}
+
+int
+partials_referenced(struct db *db, const char *object, bool *out)
+{
+	sqlite3 *h = db_sqlite(db);
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*out = false;
+	if (!objects_id_valid(object))
+		return 0;
+	if ((r = sql_prepare(h, "SELECT 1 FROM partials WHERE object = ?1", &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, object, OBJECTS_ID_HEX_LEN)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*out = true;
+	else if (rc != SQLITE_DONE)
+		r = sql_fail(h, "find partial upload");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
