@@ -263,6 +263,9 @@ struct worker {
 	int close_fd;                    /* closed when the stream ends (pipe end), or -1 */
 	const struct sealed_recipient *rcpt;
 	const struct sealed_identity *id;
+	struct sealed_stream *stream;    /* a resumed put: the stream to go on with */
+	uint32_t chunk_size;             /* a resumed put: its chunk size */
+	uint64_t first;                  /* a resumed put: first chunk; get: plaintext start */
 	const struct transfer_observer *obs;
 	EVP_MD_CTX *md;
 	bool md_failed;
@@ -298,7 +301,10 @@ worker_main(void *arg)
 
 	ferry_error_clear();
 	if (w->decrypt)
-		w->r = sealed_decrypt_fd(w->in_fd, w->out_fd, w->id, 1, &sp);
+		w->r = sealed_decrypt_from(w->in_fd, w->out_fd, w->id, 1, w->first, &sp);
+	else if (w->stream != NULL)
+		w->r = sealed_encrypt_from(w->in_fd, w->out_fd, w->stream, w->chunk_size,
+		    w->first, &sp);
 	else
 		w->r = sealed_encrypt_fd(w->in_fd, w->out_fd, w->rcpt, 1, FERRY_DEFAULT_CHUNK,
 		    &sp);
@@ -314,17 +320,26 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Start w on its own thread, with every signal blocked there (the main thread takes
- * them, and a write to a closed pipe then fails with EPIPE). */
+/* The plaintext digest, before anything is hashed into it. */
+static int
+worker_init(struct worker *w)
+{
+	if (w->md == NULL && (w->md = EVP_MD_CTX_new()) == NULL)
+		return ferry_fail_crypto("SHA-256");
+	if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
+		return ferry_fail_crypto("SHA-256");
+	w->md_failed = false;
+	return 0;
+}
+
+/* Start w (worker_init() done) on its own thread, with every signal blocked there (the
+ * main thread takes them, and a write to a closed pipe then fails with EPIPE). */
 static int
 worker_start(struct worker *w)
 {
 	sigset_t all, old;
 	int e;
 
-	if ((w->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
-		return ferry_fail_crypto("SHA-256");
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	e = pthread_create(&w->thread, NULL, worker_main, w);
@@ -378,6 +393,8 @@ worker_free(struct worker *w)
 	w->close_fd = -1;
 	EVP_MD_CTX_free(w->md);
 	w->md = NULL;
+	sealed_stream_free(w->stream);
+	w->stream = NULL;
 }
 
 static void
@@ -390,9 +407,54 @@ close_fd(int *fd)
 
 /* ---- put ------------------------------------------------------------------------------- */
 
-int
-transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64_t size,
-    const struct transfer_observer *obs, struct transfer_info *info)
+/*
+ * The server offered to resume at ofst: open its header with the profile's key and check
+ * that chunks 0..k-1 of in_fd are what it stored (hashing their plaintext into w's
+ * digest). *mismatch when the file differs; w then holds the stream to go on with.
+ */
+static int
+resume_prepare(struct transfer_session *s, int in_fd, uint64_t size,
+    const struct proto_ofst *ofst, struct worker *w, bool *mismatch)
+{
+	struct sealed_progress sp = { NULL, worker_plaintext, w };
+	struct sealed_identity id;
+	struct sealed_header h;
+	size_t need;
+	int r;
+
+	*mismatch = false;
+	if ((r = sealed_header_parse(ofst->header, ofst->header_len, &h, &need)) != 0 ||
+	    h.len != ofst->header_len || ofst->offset % h.chunk_size != 0 ||
+	    ofst->offset >= size)
+		return protocol_error(s, ferry_fail(FERRY_ERR_FORMAT, "server %s: OFST: offset "
+		    "%llu or its header does not fit a resumed upload of %llu bytes", s->server,
+		    (unsigned long long)ofst->offset, (unsigned long long)size));
+	memset(&id, 0, sizeof(id));
+	id.kind = SEALED_PUBLIC_KEY;
+	id.key = s->key;
+	if ((r = sealed_header_open(&h, &id, 1, &w->stream)) != 0)
+		return protocol_error(s, ferry_error_prefix(r, "server %s: OFST header",
+		    s->server));
+	w->chunk_size = h.chunk_size;
+	w->first = ofst->offset / h.chunk_size;
+	r = sealed_resume_check(in_fd, w->stream, h.chunk_size, w->first, ofst->tags_digest,
+	    &sp);
+	if (r == FERRY_ERR_AUTH) {
+		ferry_error_clear();
+		*mismatch = true;
+		return 0;
+	}
+	if (r == 0 && w->md_failed)
+		r = ferry_fail_crypto("SHA-256");
+	return r;
+}
+
+/* One attempt at a put; *restart when the server offered a resume that does not match
+ * the file (the caller starts again from byte 0 without the resume flag). */
+static int
+put_attempt(struct transfer_session *s, int in_fd, const char *name, uint64_t size,
+    bool resume, const struct transfer_observer *obs, struct transfer_info *info,
+    bool *restart)
 {
 	struct sealed_recipient rcpt;
 	struct worker w;
@@ -409,12 +471,10 @@ transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64_t s
 	int fds[2] = { -1, -1 };
 	int r;
 
+	*restart = false;
 	memset(&w, 0, sizeof(w));
 	w.close_fd = -1;
-	memset(info, 0, sizeof(*info));
 	snprintf(what, sizeof(what), "%s", name);
-	if ((r = check_name(name)) != 0)
-		return r;
 	if ((r = session_connect(s)) != 0)
 		return r;
 
@@ -431,24 +491,41 @@ transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64_t s
 	memset(&put, 0, sizeof(put));
 	snprintf(put.name, sizeof(put.name), "%s", name);
 	put.size = size == TRANSFER_SIZE_UNKNOWN ? PROTO_SIZE_UNKNOWN : size;
+	put.flags = resume && size != TRANSFER_SIZE_UNKNOWN ? PROTO_PUT_RESUME : 0;
 	if ((r = proto_send_put(&s->conn->t, &put, CLIENT_TIMEOUT_MS)) != 0) {
 		r = send_failed(s, what, r);
 		goto out;
 	}
 	if ((r = read_reply(s, what, PROTO_PUT, PROTO_OFST, CLIENT_TIMEOUT_MS, &f)) != 0)
 		goto out;
-	r = proto_ofst_decode(f.payload, f.len, &ofst);
-	frame_clear(&f);
-	if (r != 0) {
+	if ((r = proto_ofst_decode(f.payload, f.len, &ofst)) != 0) {
 		r = protocol_error(s, r);
 		goto out;
 	}
-	if (ofst.offset != 0) {
-		r = protocol_error(s, ferry_fail(FERRY_ERR_UNSUPPORTED, "%s: server %s asks to "
-		    "resume at offset %llu; this client always starts at 0", name, s->server,
-		    (unsigned long long)ofst.offset));
+	if ((r = worker_init(&w)) != 0) {
+		session_drop(s);
 		goto out;
 	}
+	if (ofst.offset != 0) {
+		bool mismatch;
+
+		if (put.flags == 0) {
+			r = protocol_error(s, ferry_fail(FERRY_ERR_FORMAT, "server %s offered to "
+			    "resume an upload that was not asked to", s->server));
+			goto out;
+		}
+		if ((r = resume_prepare(s, in_fd, size, &ofst, &w, &mismatch)) != 0)
+			goto out;
+		if (mismatch) {
+			/* Hanging up keeps the server's partial; the next PUTF without the
+			 * resume flag replaces it. */
+			session_drop(s);
+			*restart = true;
+			goto out;
+		}
+		info->resumed_from = ofst.offset;
+	}
+	frame_clear(&f);
 
 	if ((buf = io_buffer_new(TRANSFER_DATA_MAX)) == NULL) {
 		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
@@ -538,6 +615,30 @@ out:
 	worker_free(&w);
 	frame_clear(&f);
 	io_buffer_free(buf, TRANSFER_DATA_MAX);
+	return r;
+}
+
+int
+transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64_t size,
+    bool resume, const struct transfer_observer *obs, struct transfer_info *info)
+{
+	bool restart;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if ((r = check_name(name)) != 0)
+		return r;
+	r = put_attempt(s, in_fd, name, size, resume, obs, info, &restart);
+	if (r == 0 && restart) {
+		memset(info, 0, sizeof(*info));
+		info->restarted = true;
+		if (lseek(in_fd, 0, SEEK_SET) != 0)
+			r = ferry_fail(FERRY_ERR_IO, "%s: cannot read it again from the start: %s",
+			    name, strerror(errno));
+		else
+			r = put_attempt(s, in_fd, name, size, false, obs, info, &restart);
+		info->restarted = true;
+	}
 	return name_error(r, name);
 }
 
@@ -566,13 +667,52 @@ integrity_error(const char *name, int r)
 	}
 }
 
+/*
+ * A download goes on at start: hash the first start bytes already in out_fd into w's
+ * digest, then cut out_fd there and position it at its end.
+ */
+static int
+keep_prefix(int out_fd, uint64_t start, struct worker *w)
+{
+	uint8_t *buf;
+	uint64_t pos = 0;
+	ssize_t n;
+	int r = 0;
+
+	if ((buf = io_buffer_new(TRANSFER_DATA_MAX)) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	while (pos < start) {
+		size_t want = start - pos < TRANSFER_DATA_MAX ? (size_t)(start - pos) :
+		    TRANSFER_DATA_MAX;
+
+		if ((n = pread(out_fd, buf, want, (off_t)pos)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			r = ferry_fail(FERRY_ERR_IO, "partial output: read: %s",
+			    n == 0 ? "shorter than expected" : strerror(errno));
+			goto out;
+		}
+		worker_plaintext(w, buf, (size_t)n);
+		pos += (uint64_t)n;
+	}
+	if (w->md_failed) {
+		r = ferry_fail_crypto("SHA-256");
+		goto out;
+	}
+	if (ftruncate(out_fd, (off_t)start) != 0 || lseek(out_fd, (off_t)start, SEEK_SET) < 0)
+		r = ferry_fail(FERRY_ERR_IO, "write: partial output: %s", strerror(errno));
+out:
+	io_buffer_free(buf, TRANSFER_DATA_MAX);
+	return r;
+}
+
 int
-transfer_get(struct transfer_session *s, const char *name, int out_fd,
+transfer_get(struct transfer_session *s, const char *name, int out_fd, uint64_t have,
     const struct transfer_observer *obs, struct transfer_info *info)
 {
 	struct sealed_identity id;
 	struct worker w;
-	struct proto_name req;
+	struct proto_get req;
 	struct proto_file file;
 	struct proto_done done;
 	struct frame f = { 0 };
@@ -595,6 +735,7 @@ transfer_get(struct transfer_session *s, const char *name, int out_fd,
 
 	memset(&req, 0, sizeof(req));
 	snprintf(req.name, sizeof(req.name), "%s", name);
+	req.offset = have;
 	if ((r = proto_send_get(&s->conn->t, &req, CLIENT_TIMEOUT_MS)) != 0) {
 		r = send_failed(s, what, r);
 		goto out;
@@ -617,6 +758,18 @@ transfer_get(struct transfer_session *s, const char *name, int out_fd,
 	}
 	info->size = file.size;
 	memcpy(info->sha256, file.sha256, sizeof(info->sha256));
+	if (file.start > have) {
+		r = protocol_error(s, ferry_fail(FERRY_ERR_FORMAT, "server %s: FILE: resumes at "
+		    "%llu, beyond the %llu bytes held", s->server,
+		    (unsigned long long)file.start, (unsigned long long)have));
+		goto out;
+	}
+	if ((r = worker_init(&w)) != 0 ||
+	    (have > 0 && (r = keep_prefix(out_fd, file.start, &w)) != 0)) {
+		session_drop(s);
+		goto out;
+	}
+	info->resumed_from = file.start;
 
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		r = ferry_fail(FERRY_ERR_IO, "pipe: %s", strerror(errno));
@@ -632,6 +785,7 @@ transfer_get(struct transfer_session *s, const char *name, int out_fd,
 	fds[0] = -1;
 	w.out_fd = out_fd;
 	w.id = &id;
+	w.first = file.start;
 	w.obs = obs;
 	if (obs != NULL && obs->start != NULL)
 		obs->start(obs->arg, file.size);

@@ -53,6 +53,9 @@ struct transfer_info {
 	uint64_t size;                       /* plaintext bytes */
 	uint8_t sha256[TRANSFER_SHA256_LEN]; /* of the plaintext */
 	int64_t stored;                      /* Unix time (seconds); 0 when not known */
+	uint64_t resumed_from;               /* bytes that were already there (resumed) */
+	bool restarted;                      /* put: a resume was offered but the file had
+	                                      * changed, so it was sent whole */
 };
 
 /* One entry of a listing; name is NUL-terminated and valid UTF-8. */
@@ -82,21 +85,30 @@ void transfer_close(struct transfer_session *s);
  * TRANSFER_SIZE_UNKNOWN; the server refuses a stream longer than announced. On success
  * *info holds what the server recorded (checked to match what was sent). Errors:
  * FERRY_ERR_USAGE (bad name, the detail names the rule), FERRY_ERR_AUTH (the server found
- * the upload damaged: INTEGRITY), FERRY_ERR_IO reading in_fd, the network's and the
- * server's refusals; the detail starts with the name.
+ * the upload damaged: INTEGRITY), FERRY_ERR_LIMIT (QUOTA, BUSY), FERRY_ERR_IO reading
+ * in_fd, the network's and the server's refusals; the detail starts with the name.
+ *
+ * With resume (in_fd a regular file read from its start, size known), a partial upload
+ * the server kept from an earlier attempt cut off is continued: the client checks that
+ * its file's first chunks are those stored (same key and nonce give the same tags) and
+ * sends only the rest (info->resumed_from); if they differ it sends the whole file again
+ * (info->restarted).
  */
 int transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64_t size,
-    const struct transfer_observer *obs, struct transfer_info *info);
+    bool resume, const struct transfer_observer *obs, struct transfer_info *info);
 
 /*
  * Fetch name and write its plaintext to out_fd. Returns 0 only when every chunk
  * authenticated and size and SHA-256 match those recorded at put time (*info); anything
  * already written to out_fd must then be discarded by the caller (stage it with
- * util/atomic_file.h). Errors: FERRY_ERR_NOT_FOUND (no such object), FERRY_ERR_AUTH
+ * util/atomic_file.h). have > 0 continues a download: out_fd (readable, positioned at
+ * its end) already holds the first have bytes; the server resumes at the start of their
+ * last chunk, out_fd is cut there (info->resumed_from) and the kept bytes count in the
+ * SHA-256 check, so a partial file that is not a prefix of the object fails it. Errors: FERRY_ERR_NOT_FOUND (no such object), FERRY_ERR_AUTH
  * (integrity: a chunk did not authenticate, or the size or SHA-256 differs), FERRY_ERR_IO
  * writing out_fd (detail starts with "write:"), the network's and the server's.
  */
-int transfer_get(struct transfer_session *s, const char *name, int out_fd,
+int transfer_get(struct transfer_session *s, const char *name, int out_fd, uint64_t have,
     const struct transfer_observer *obs, struct transfer_info *info);
 
 /*

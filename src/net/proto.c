@@ -23,6 +23,7 @@ static const char *const error_names[] = {
 	[PROTO_ERR_INTEGRITY] = "INTEGRITY",
 	[PROTO_ERR_NOT_FOUND] = "NOT_FOUND",
 	[PROTO_ERR_NAME] = "NAME",
+	[PROTO_ERR_QUOTA] = "QUOTA",
 };
 
 const char *
@@ -621,6 +622,9 @@ proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code)
 	case PROTO_ERR_NAME:
 		ret = FERRY_ERR_USAGE;
 		break;
+	case PROTO_ERR_QUOTA:
+		ret = FERRY_ERR_LIMIT;
+		break;
 	default:
 		ret = FERRY_ERR_IO;
 		break;
@@ -676,9 +680,13 @@ proto_put_encode(const struct proto_put *m, struct fbuf *out)
 {
 	int r;
 
+	if ((m->flags & ~PROTO_PUT_RESUME) != 0)
+		return ferry_fail(FERRY_ERR_USAGE, "PUTF: unknown flags 0x%02x", m->flags);
 	if ((r = put_name(out, m->name, 0, "PUTF")) != 0)
 		return r;
-	return encoded(fbuf_put_u64(out, m->size), "PUTF");
+	if ((r = fbuf_put_u64(out, m->size)) == 0)
+		r = fbuf_put_u8(out, m->flags);
+	return encoded(r, "PUTF");
 }
 
 int
@@ -691,8 +699,12 @@ proto_put_decode(const uint8_t *p, size_t len, struct proto_put *m)
 	freader_init(&r, p, len);
 	if ((ret = get_name(&r, m->name, false, "PUTF")) != 0)
 		goto out;
-	if (freader_get_u64(&r, &m->size) != 0) {
-		ret = ferry_fail(FERRY_ERR_FORMAT, "PUTF: size: truncated");
+	if (freader_get_u64(&r, &m->size) != 0 || freader_get_u8(&r, &m->flags) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "PUTF: truncated");
+		goto out;
+	}
+	if ((m->flags & ~PROTO_PUT_RESUME) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "PUTF: flags: unknown bits 0x%02x", m->flags);
 		goto out;
 	}
 	ret = get_end(&r, "PUTF");
@@ -702,24 +714,53 @@ out:
 	return ret;
 }
 
+/* The OFST rule: a header exactly when the offset is not 0. */
+static bool
+ofst_consistent(uint64_t offset, size_t header_len)
+{
+	if (offset == 0)
+		return header_len == 0;
+	return header_len >= 1 && header_len <= PROTO_MAX_OFST_HEADER;
+}
+
 int
 proto_ofst_encode(const struct proto_ofst *m, struct fbuf *out)
 {
-	return encoded(fbuf_put_u64(out, m->offset), "OFST");
+	int r;
+
+	if (!ofst_consistent(m->offset, m->header_len))
+		return ferry_fail(FERRY_ERR_USAGE, "OFST: header of %zu bytes with offset %llu",
+		    m->header_len, (unsigned long long)m->offset);
+	if ((r = fbuf_put_u64(out, m->offset)) == 0 &&
+	    (r = put_bytes16(out, m->header, m->header_len)) == 0)
+		r = fbuf_put(out, m->tags_digest, PROTO_SHA256_LEN);
+	return encoded(r, "OFST");
 }
 
 int
 proto_ofst_decode(const uint8_t *p, size_t len, struct proto_ofst *m)
 {
 	struct freader r;
+	uint16_t n;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
 	freader_init(&r, p, len);
-	if (freader_get_u64(&r, &m->offset) != 0)
-		ret = ferry_fail(FERRY_ERR_FORMAT, "OFST: offset: truncated");
-	else
-		ret = get_end(&r, "OFST");
+	if (freader_get_u64(&r, &m->offset) != 0 || freader_get_u16(&r, &n) != 0 ||
+	    freader_get_view(&r, n, &m->header) != 0 ||
+	    freader_get_bytes(&r, m->tags_digest, PROTO_SHA256_LEN) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "OFST: truncated");
+		goto out;
+	}
+	m->header_len = n;
+	if (!ofst_consistent(m->offset, m->header_len)) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "OFST: header: %u bytes with offset %llu (must "
+		    "be 0 exactly when the offset is 0, at most %u)", n,
+		    (unsigned long long)m->offset, PROTO_MAX_OFST_HEADER);
+		goto out;
+	}
+	ret = get_end(&r, "OFST");
+out:
 	if (ret != 0)
 		memset(m, 0, sizeof(*m));
 	return ret;
@@ -778,6 +819,37 @@ proto_stor_decode(const uint8_t *p, size_t len, struct proto_stor *m)
 }
 
 int
+proto_get_encode(const struct proto_get *m, struct fbuf *out)
+{
+	int r;
+
+	if ((r = put_name(out, m->name, 0, "GETF")) != 0)
+		return r;
+	return encoded(fbuf_put_u64(out, m->offset), "GETF");
+}
+
+int
+proto_get_decode(const uint8_t *p, size_t len, struct proto_get *m)
+{
+	struct freader r;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	freader_init(&r, p, len);
+	if ((ret = get_name(&r, m->name, false, "GETF")) != 0)
+		goto out;
+	if (freader_get_u64(&r, &m->offset) != 0) {
+		ret = ferry_fail(FERRY_ERR_FORMAT, "GETF: offset: truncated");
+		goto out;
+	}
+	ret = get_end(&r, "GETF");
+out:
+	if (ret != 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int
 proto_name_encode(const struct proto_name *m, struct fbuf *out)
 {
 	return put_name(out, m->name, 0, "name request");
@@ -803,8 +875,11 @@ proto_file_encode(const struct proto_file *m, struct fbuf *out)
 {
 	int r;
 
-	if ((r = fbuf_put_u64(out, m->size)) == 0)
-		r = fbuf_put(out, m->sha256, PROTO_SHA256_LEN);
+	if (m->start > m->size)
+		return ferry_fail(FERRY_ERR_USAGE, "FILE: start beyond the size");
+	if ((r = fbuf_put_u64(out, m->size)) == 0 &&
+	    (r = fbuf_put(out, m->sha256, PROTO_SHA256_LEN)) == 0)
+		r = fbuf_put_u64(out, m->start);
 	return encoded(r, "FILE");
 }
 
@@ -817,8 +892,12 @@ proto_file_decode(const uint8_t *p, size_t len, struct proto_file *m)
 	memset(m, 0, sizeof(*m));
 	freader_init(&r, p, len);
 	if (freader_get_u64(&r, &m->size) != 0 ||
-	    freader_get_bytes(&r, m->sha256, PROTO_SHA256_LEN) != 0)
+	    freader_get_bytes(&r, m->sha256, PROTO_SHA256_LEN) != 0 ||
+	    freader_get_u64(&r, &m->start) != 0)
 		ret = ferry_fail(FERRY_ERR_FORMAT, "FILE: truncated");
+	else if (m->start > m->size)
+		ret = ferry_fail(FERRY_ERR_FORMAT, "FILE: start %llu beyond the size %llu",
+		    (unsigned long long)m->start, (unsigned long long)m->size);
 	else
 		ret = get_end(&r, "FILE");
 	if (ret != 0)
@@ -921,7 +1000,7 @@ proto_send_put(const struct frame_transport *t, const struct proto_put *m, int t
 int
 proto_send_ofst(const struct frame_transport *t, const struct proto_ofst *m, int timeout_ms)
 {
-	SEND_WITH(PROTO_OFST, FERRY_MAX_FRAME_PREAUTH, proto_ofst_encode(m, b_));
+	SEND_WITH(PROTO_OFST, FERRY_MAX_FRAME, proto_ofst_encode(m, b_));
 }
 
 int
@@ -937,9 +1016,9 @@ proto_send_stor(const struct frame_transport *t, const struct proto_stor *m, int
 }
 
 int
-proto_send_get(const struct frame_transport *t, const struct proto_name *m, int timeout_ms)
+proto_send_get(const struct frame_transport *t, const struct proto_get *m, int timeout_ms)
 {
-	SEND_WITH(PROTO_GET, FERRY_MAX_FRAME_PREAUTH, proto_name_encode(m, b_));
+	SEND_WITH(PROTO_GET, FERRY_MAX_FRAME_PREAUTH, proto_get_encode(m, b_));
 }
 
 int

@@ -69,6 +69,7 @@ enum proto_error_code {
 	PROTO_ERR_INTEGRITY = 12,    /* uploaded stream or digest did not verify; discarded */
 	PROTO_ERR_NOT_FOUND = 13,    /* no object of that name (for this user) */
 	PROTO_ERR_NAME = 14,         /* object name refused (store_name_valid() says why) */
+	PROTO_ERR_QUOTA = 15,        /* over the user's quota or the maximum file size */
 };
 
 /* "PROTOCOL", "VERSION", ... for the codes above; "UNKNOWN" for any other value. */
@@ -122,15 +123,36 @@ struct proto_name {
 	char name[FERRY_MAX_OBJECT_NAME + 1];
 };
 
+/* PUTF flags. */
+#define PROTO_PUT_RESUME 0x01  /* continue a partial upload of this name and size if any */
+
 /* PUTF, client to server. */
 struct proto_put {
 	char name[FERRY_MAX_OBJECT_NAME + 1];
 	uint64_t size;         /* plaintext bytes, or PROTO_SIZE_UNKNOWN */
+	uint8_t flags;         /* PROTO_PUT_*; unknown bits are malformed */
 };
 
-/* OFST, server to client: where the client's stream starts (always 0 for now). */
+/* The longest header OFST carries (one recipient needs well under 1 KiB). */
+#define PROTO_MAX_OFST_HEADER (16u * 1024u)
+
+/*
+ * OFST, server to client: where the client's stream starts. offset 0: a whole sealed
+ * stream from its header (header_len 0). offset > 0: a resumed upload; the client sends
+ * chunks offset / chunk_size onwards of the stream whose header (re-wrapped for the client
+ * certificate's key) is header, after checking its file against tags_digest.
+ */
 struct proto_ofst {
-	uint64_t offset;
+	uint64_t offset;                   /* plaintext bytes already stored */
+	const uint8_t *header;             /* borrowed; header_len bytes */
+	size_t header_len;                 /* 0, or 1..PROTO_MAX_OFST_HEADER when offset > 0 */
+	uint8_t tags_digest[PROTO_SHA256_LEN]; /* zero when offset is 0 */
+};
+
+/* GETF, client to server. */
+struct proto_get {
+	char name[FERRY_MAX_OBJECT_NAME + 1];
+	uint64_t offset;       /* plaintext bytes the client already holds (get --continue) */
 };
 
 /*
@@ -155,6 +177,7 @@ struct proto_stor {
 struct proto_file {
 	uint64_t size;                     /* plaintext bytes */
 	uint8_t sha256[PROTO_SHA256_LEN];  /* recorded at upload */
+	uint64_t start;                    /* plaintext offset the stream resumes at (0: all) */
 };
 
 /* One entry of ENTS. On decode the name is valid UTF-8 without control characters. */
@@ -182,7 +205,8 @@ int proto_put_encode(const struct proto_put *m, struct fbuf *out);
 int proto_ofst_encode(const struct proto_ofst *m, struct fbuf *out);
 int proto_done_encode(const struct proto_done *m, struct fbuf *out);
 int proto_stor_encode(const struct proto_stor *m, struct fbuf *out);
-int proto_name_encode(const struct proto_name *m, struct fbuf *out); /* GETF, DELE */
+int proto_get_encode(const struct proto_get *m, struct fbuf *out);
+int proto_name_encode(const struct proto_name *m, struct fbuf *out); /* DELE */
 int proto_file_encode(const struct proto_file *m, struct fbuf *out);
 /* ENTS: u32 count, then the entries; fails with FERRY_ERR_LIMIT when out is too small. */
 int proto_ents_encode(const struct proto_entry *e, size_t count, struct fbuf *out);
@@ -200,7 +224,8 @@ int proto_put_decode(const uint8_t *p, size_t len, struct proto_put *m);
 int proto_ofst_decode(const uint8_t *p, size_t len, struct proto_ofst *m);
 int proto_done_decode(const uint8_t *p, size_t len, struct proto_done *m);
 int proto_stor_decode(const uint8_t *p, size_t len, struct proto_stor *m);
-/* GETF and DELE; msg ("GETF", "DELE") names the message in the detail. */
+int proto_get_decode(const uint8_t *p, size_t len, struct proto_get *m);
+/* DELE; msg ("DELE") names the message in the detail. */
 int proto_name_decode(const uint8_t *p, size_t len, const char *msg, struct proto_name *m);
 int proto_file_decode(const uint8_t *p, size_t len, struct proto_file *m);
 /* LIST, OKAY and other empty payloads: 0 when len is 0, else FERRY_ERR_FORMAT. */
@@ -241,7 +266,7 @@ int proto_send_done(const struct frame_transport *t, const struct proto_done *m,
     int timeout_ms);
 int proto_send_stor(const struct frame_transport *t, const struct proto_stor *m,
     int timeout_ms);
-int proto_send_get(const struct frame_transport *t, const struct proto_name *m,
+int proto_send_get(const struct frame_transport *t, const struct proto_get *m,
     int timeout_ms);
 int proto_send_dele(const struct frame_transport *t, const struct proto_name *m,
     int timeout_ms);

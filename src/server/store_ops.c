@@ -1,18 +1,13 @@
 /*
  * ferryd serve, a child: the store operations of an accepted session (docs/PROTOCOL.md,
- * "Store operations"): PUTF, GETF, LIST, DELE, one after another until the client leaves.
+ * "Store operations"): PUTF (store_put.c), GETF (store_get.c), LIST, DELE, one after
+ * another until the client leaves; and the helpers they share.
  *
- * Uploads are never re-encrypted: the DATA frames carry a sealed stream whose file key is
- * wrapped for the server's certificate key; a thread runs sealed_rewrap_fd(verify) from a
- * pipe the frames are written into to a temporary file in DIR/objects/tmp/, so every chunk
- * is authenticated on arrival and stored as it came, only the header re-wrapped for the
- * owner's user key. The temporary is fsynced, renamed to DIR/objects/<id>, the directory
- * fsynced, and only then is the metadata row committed (store/objects.h); a replaced
- * object's file is unlinked after the commit. Downloads run sealed_rewrap_fd without
- * verification from the object file into a pipe, re-wrapping the header for the client
- * certificate's key; the main thread sends what comes out as DATA frames.
+ * The format work of an upload or a download runs on a second thread between a pipe and
+ * the object file (struct stream_job), while the main thread moves DATA frames between
+ * the pipe and TLS.
  */
-#include "server/server.h"
+#include "server/store_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,17 +28,8 @@
 #include "util/err.h"
 #include "util/io.h"
 
-/* What one session of one user needs. */
-struct store_session {
-	struct conn *c;
-	const char *user;
-	struct vault *vault;               /* opened at the first PUTF/GETF */
-};
 
-/* The session ends after this request (connection unusable or protocol violated). */
-#define OP_CLOSE 1
-
-static int64_t
+int64_t
 mono_ms(void)
 {
 	struct timespec ts;
@@ -53,7 +39,7 @@ mono_ms(void)
 }
 
 /* "12.3 MiB in 1.2 s (10.2 MiB/s)" for the log. */
-static void
+void
 rate_text(uint64_t bytes, int64_t ms, char *buf, size_t n)
 {
 	double s = ms > 0 ? (double)ms / 1000.0 : 0.001;
@@ -62,12 +48,7 @@ rate_text(uint64_t bytes, int64_t ms, char *buf, size_t n)
 	    (double)bytes / (1024.0 * 1024.0) / s);
 }
 
-/* Audit (best effort) and log one operation. */
-static void
-op_record(struct store_session *s, const char *event, bool ok, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
+void
 op_record(struct store_session *s, const char *event, bool ok, const char *fmt, ...)
 {
 	char detail[FERRY_MAX_AUDIT_FIELD];
@@ -81,18 +62,13 @@ op_record(struct store_session *s, const char *event, bool ok, const char *fmt, 
 	(void)db_audit(s->c->db, event, s->user, s->c->peer, ok, detail);
 }
 
-static int
+int
 idle_ms(struct store_session *s)
 {
 	return conn_idle_ms(s->c);
 }
 
-/* Send ERRR; a failure to send ends the session. */
-static int
-op_error(struct store_session *s, enum proto_error_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+int
 op_error(struct store_session *s, enum proto_error_code code, const char *fmt, ...)
 {
 	char msg[FERRY_MAX_MSG_ERROR + 1];
@@ -108,7 +84,7 @@ op_error(struct store_session *s, enum proto_error_code code, const char *fmt, .
 
 /* Check a requested name; on refusal answer ERRR NAME (the name itself is not echoed: it
  * may hold anything). */
-static int
+int
 check_name(struct store_session *s, const char *event, const char *name, bool *ok)
 {
 	const char *why;
@@ -120,7 +96,7 @@ check_name(struct store_session *s, const char *event, const char *name, bool *o
 	return op_error(s, PROTO_ERR_NAME, "invalid name: it %s", why);
 }
 
-static int
+int
 open_vault(struct store_session *s)
 {
 	int r;
@@ -133,14 +109,14 @@ open_vault(struct store_session *s)
 }
 
 /* Path of object id under DIR/objects (tmp: under DIR/objects/tmp). */
-static void
+void
 object_path(struct store_session *s, const char *id, bool tmp, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/%s", tmp ? s->c->srv->paths.objects_tmp : s->c->srv->paths.objects,
 	    id);
 }
 
-static int
+int
 fsync_dir(const char *dir)
 {
 	int fd, r = 0;
@@ -154,7 +130,7 @@ fsync_dir(const char *dir)
 }
 
 /* Unlink a committed-away object's file (best effort: a leftover is swept at start). */
-static void
+void
 unlink_object(struct store_session *s, const char *id)
 {
 	char path[4096];
@@ -169,7 +145,7 @@ unlink_object(struct store_session *s, const char *id)
 }
 
 /* Whether a rewrap failure is the stream's fault (INTEGRITY) rather than the server's. */
-static bool
+bool
 stream_fault(int r)
 {
 	return r == FERRY_ERR_AUTH || r == FERRY_ERR_FORMAT || r == FERRY_ERR_TRUNCATED ||
@@ -177,27 +153,28 @@ stream_fault(int r)
 	    r == FERRY_ERR_KEY;
 }
 
-/* ---- the rewrap thread ------------------------------------------------------------- */
-
-struct rewrap_job {
-	int in_fd, out_fd;                 /* closed by the thread: close_in / close_out */
-	bool close_in, close_out;
-	const struct sealed_identity *id;
-	const struct sealed_recipient *rcpt;
-	bool verify;
-	uint64_t plaintext_len;
-	int result;
-	char detail[512];
-};
+/* ---- the stream thread ------------------------------------------------------------- */
 
 static void *
-rewrap_thread(void *arg)
+stream_job_main(void *arg)
 {
-	struct rewrap_job *j = arg;
+	struct stream_job *j = arg;
 
 	ferry_error_clear();
-	j->result = sealed_rewrap_fd(j->in_fd, j->out_fd, j->id, 1, j->rcpt, 1, j->verify,
-	    &j->plaintext_len);
+	switch (j->kind) {
+	case JOB_VERIFY_NEW:
+		j->result = sealed_rewrap_fd(j->in_fd, j->out_fd, j->id, 1, j->rcpt, 1, true,
+		    &j->plaintext_len);
+		break;
+	case JOB_VERIFY_RESUMED:
+		j->result = sealed_verify_from(j->in_fd, j->out_fd, j->stream, j->chunk_size,
+		    j->first_chunk, &j->plaintext_len);
+		break;
+	case JOB_SEND:
+		j->result = sealed_rewrap_from(j->in_fd, j->out_fd, j->id, 1, j->rcpt, 1,
+		    j->first_chunk);
+		break;
+	}
 	if (j->result != 0)
 		snprintf(j->detail, sizeof(j->detail), "%s", ferry_error_detail(j->result));
 	/* Closing our end tells the other side at once: EOF for a reader, EPIPE for a
@@ -209,455 +186,14 @@ rewrap_thread(void *arg)
 	return NULL;
 }
 
-/* ---- PUTF -------------------------------------------------------------------------- */
-
-/* The exact size of a sealed payload of n plaintext bytes in chunks of chunk bytes. */
-static uint64_t
-sealed_payload_size(uint64_t n, uint32_t chunk)
+int
+stream_job_start(struct stream_job *j, pthread_t *th)
 {
-	uint64_t chunks = n == 0 ? 1 : n / chunk + (n % chunk != 0);
+	int e;
 
-	if (chunks > (UINT64_MAX - n) / SEALED_TAG_LEN)
-		return UINT64_MAX;
-	return n + chunks * SEALED_TAG_LEN;
-}
-
-/* Reading the client's stream: the bytes seen so far and the bound they must keep. */
-struct upload_count {
-	uint64_t size;                     /* announced plaintext size or PROTO_SIZE_UNKNOWN */
-	uint64_t received;                 /* sealed bytes so far */
-	uint64_t limit;                    /* UINT64_MAX until the header is known */
-	struct fbuf *head;                 /* the first bytes, until the header parses */
-};
-
-/* Account for n more bytes at p; false when they go past what the announced size allows. */
-static bool
-upload_count_add(struct upload_count *u, const uint8_t *p, size_t n)
-{
-	struct sealed_header h;
-	size_t need, room;
-	uint64_t payload;
-
-	u->received += n;
-	if (u->head != NULL && u->size != PROTO_SIZE_UNKNOWN) {
-		room = FERRY_MAX_HEADER - fbuf_len(u->head);
-		(void)fbuf_put(u->head, p, n < room ? n : room);
-		if (sealed_header_parse(fbuf_ptr(u->head), fbuf_len(u->head), &h, &need) == 0) {
-			payload = sealed_payload_size(u->size, h.chunk_size);
-			u->limit = payload > UINT64_MAX - h.len ? UINT64_MAX : h.len + payload;
-			fbuf_free(u->head);
-			u->head = NULL;
-		} else if (fbuf_len(u->head) == FERRY_MAX_HEADER || need > FERRY_MAX_HEADER) {
-			/* Not a header we can read: the verifier says why. */
-			fbuf_free(u->head);
-			u->head = NULL;
-		}
-	}
-	return u->received <= u->limit;
-}
-
-/* How many more bytes to read and discard after a refusal mid-upload: what the client
- * announced is still to come, plus FERRY_MAX_DRAIN. */
-static uint64_t
-drain_budget(const struct upload_count *u)
-{
-	uint64_t rest = 0;
-
-	if (u->limit != UINT64_MAX && u->limit > u->received)
-		rest = u->limit - u->received;
-	else if (u->limit == UINT64_MAX && u->size != PROTO_SIZE_UNKNOWN &&
-	    u->size < UINT64_MAX / 2)
-		rest = u->size + u->size / 32 + FERRY_MAX_HEADER;
-	return rest + FERRY_MAX_DRAIN;
-}
-
-/* After a refusal mid-upload: discard the client's DATA frames up to its DONE, so that it
- * reads our ERRR and the session can go on. Returns 0 or OP_CLOSE. */
-static int
-drain_upload(struct store_session *s, uint64_t budget)
-{
-	struct frame f = { 0 };
-	uint64_t seen = 0;
-	int r;
-
-	for (;;) {
-		if ((r = frame_read(&s->c->t, FERRY_MAX_FRAME, idle_ms(s), &f)) != 0)
-			return OP_CLOSE;
-		if (frame_is(&f, PROTO_DONE)) {
-			frame_clear(&f);
-			return 0;
-		}
-		seen += f.len;
-		if (!frame_is(&f, PROTO_DATA) || seen > budget) {
-			frame_clear(&f);
-			return OP_CLOSE;
-		}
-		frame_clear(&f);
-	}
-}
-
-static int
-op_put(struct store_session *s, const struct frame *req)
-{
-	struct conn *c = s->c;
-	struct proto_put m;
-	struct proto_ofst ofst = { 0 };
-	struct proto_stor stor;
-	struct proto_done done = { 0 };
-	struct vault_user_key *uk = NULL;
-	struct sealed_identity sid;
-	struct sealed_recipient urc;
-	struct rewrap_job job;
-	struct upload_count cnt = { 0 };
-	struct db_object o;
-	struct frame f = { 0 };
-	char id[OBJECTS_ID_HEX_LEN + 1], replaced[OBJECTS_ID_HEX_LEN + 1];
-	char tmp[4096], final[4096], rate[96];
-	pthread_t th;
-	bool thread_running = false, name_ok, ended = false;
-	int pipefd[2] = { -1, -1 }, fd = -1, r, ret = 0;
-	int64_t start = mono_ms();
-
-	memset(&job, 0, sizeof(job));
-	tmp[0] = '\0';
-	if ((r = proto_put_decode(req->payload, req->len, &m)) != 0) {
-		srv_log(SRV_LOG_INFO, "put %s from %s: %s", s->user, c->peer,
-		    ferry_error_detail(r));
-		return op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
-	}
-	if ((ret = check_name(s, "put", m.name, &name_ok)) != 0 || !name_ok)
-		return ret;
-
-	/* Everything that can fail on our side before the client sends a byte. */
-	if ((r = open_vault(s)) != 0 || (r = vault_user_key(s->vault, s->user, true, &uk)) != 0 ||
-	    (r = objects_new_id(id)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
-		goto out;
-	}
-	object_path(s, id, true, tmp, sizeof(tmp));
-	object_path(s, id, false, final, sizeof(final));
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		op_record(s, "put", false, "\"%s\": %s: %s", m.name, tmp, strerror(errno));
-		tmp[0] = '\0';
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server storage unavailable");
-		goto out;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) != 0) {
-		op_record(s, "put", false, "\"%s\": pipe: %s", m.name, strerror(errno));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
-		goto out;
-	}
-	(void)fcntl(pipefd[1], F_SETPIPE_SZ, (int)FERRY_MAX_DATA_PAYLOAD);
-
-	memset(&sid, 0, sizeof(sid));
-	sid.kind = SEALED_PUBLIC_KEY;
-	sid.key = c->srv->server_key;
-	vault_user_key_recipient(uk, &urc);
-	job.in_fd = pipefd[0];
-	job.close_in = true;
-	job.out_fd = fd;
-	job.id = &sid;
-	job.rcpt = &urc;
-	job.verify = true;
-	if (pthread_create(&th, NULL, rewrap_thread, &job) != 0) {
-		op_record(s, "put", false, "\"%s\": cannot start a thread", m.name);
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
-		goto out;
-	}
-	pipefd[0] = -1;                    /* the thread's now */
-	thread_running = true;
-
-	cnt.size = m.size;
-	cnt.limit = UINT64_MAX;
-	if (m.size != PROTO_SIZE_UNKNOWN && (cnt.head = fbuf_new(FERRY_MAX_HEADER)) == NULL) {
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server out of memory");
-		goto out;
-	}
-	if (proto_send_ofst(&c->t, &ofst, idle_ms(s)) != 0) {
-		ret = OP_CLOSE;
-		goto out;
-	}
-
-	/* DATA frames into the pipe until DONE. */
-	for (;;) {
-		if ((r = frame_read(&c->t, FERRY_MAX_FRAME, idle_ms(s), &f)) != 0) {
-			op_record(s, "put", false, "\"%s\": upload cut off after %llu bytes: %s",
-			    m.name, (unsigned long long)cnt.received, ferry_error_detail(r));
-			ret = OP_CLOSE;
-			goto out;
-		}
-		if (frame_is(&f, PROTO_DONE))
-			break;
-		if (!frame_is(&f, PROTO_DATA) || proto_data_check(f.len) != 0) {
-			op_record(s, "put", false, "\"%s\": unexpected %s frame (%u bytes) in an "
-			    "upload", m.name, f.type, f.len);
-			ret = op_error(s, PROTO_ERR_PROTOCOL, "expected DATA or DONE, got %s "
-			    "of %u bytes", f.type, f.len);
-			goto out;
-		}
-		if (!upload_count_add(&cnt, f.payload, f.len)) {
-			op_record(s, "put", false, "\"%s\": DATA beyond the announced size of "
-			    "%llu bytes; discarded", m.name, (unsigned long long)m.size);
-			ret = op_error(s, PROTO_ERR_INTEGRITY, "upload longer than the announced "
-			    "%llu bytes; discarded", (unsigned long long)m.size);
-			if (ret == 0)
-				ret = drain_upload(s, FERRY_MAX_DRAIN);
-			goto out;
-		}
-		if (io_write_full(pipefd[1], f.payload, f.len) != 0) {
-			/* The verifier stopped: the stream is bad (or we failed). */
-			close(pipefd[1]);
-			pipefd[1] = -1;
-			pthread_join(th, NULL);
-			thread_running = false;
-			break;
-		}
-		frame_clear(&f);
-	}
-	ended = frame_is(&f, PROTO_DONE);
-	if (ended) {
-		r = proto_done_decode(f.payload, f.len, &done);
-		if (r == 0 && !done.has_sha256)
-			r = ferry_fail(FERRY_ERR_FORMAT, "DONE: SHA-256 missing");
-		if (r != 0) {
-			op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
-			ret = op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
-			goto out;
-		}
-	}
-	frame_clear(&f);
-	if (pipefd[1] >= 0) {
-		close(pipefd[1]);
-		pipefd[1] = -1;
-	}
-	if (thread_running) {
-		pthread_join(th, NULL);
-		thread_running = false;
-	}
-	if (job.result == 0 && !ended) {
-		job.result = FERRY_ERR_INTERNAL;
-		snprintf(job.detail, sizeof(job.detail), "verifier stopped early");
-	}
-	if (job.result == 0 && m.size != PROTO_SIZE_UNKNOWN && job.plaintext_len != m.size) {
-		job.result = FERRY_ERR_FORMAT;
-		snprintf(job.detail, sizeof(job.detail), "%llu plaintext bytes, %llu announced",
-		    (unsigned long long)job.plaintext_len, (unsigned long long)m.size);
-	}
-	if (job.result != 0) {
-		if (stream_fault(job.result)) {
-			op_record(s, "put", false, "\"%s\": integrity: %s; discarded", m.name,
-			    job.detail);
-			ret = op_error(s, PROTO_ERR_INTEGRITY, "upload of \"%s\" failed "
-			    "verification: %s; discarded", m.name, job.detail);
-		} else {
-			op_record(s, "put", false, "\"%s\": %s", m.name, job.detail);
-			ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\": %s",
-			    m.name, strstr(job.detail, "No space left") != NULL ?
-			    "storage full" : "storage error");
-		}
-		if (ret == 0 && !ended)
-			ret = drain_upload(s, drain_budget(&cnt));
-		goto out;
-	}
-
-	/* Durable file, then the row. */
-	r = fsync(fd) != 0 ? errno : 0;
-	if (close(fd) != 0 && r == 0)
-		r = errno;
-	fd = -1;
-	if (r != 0) {
-		op_record(s, "put", false, "\"%s\": fsync: %s", m.name, strerror(r));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\": %s", m.name,
-		    r == ENOSPC ? "storage full" : "storage error");
-		goto out;
-	}
-	if (rename(tmp, final) != 0 || fsync_dir(c->srv->paths.objects) != 0) {
-		op_record(s, "put", false, "\"%s\": rename: %s", m.name, strerror(errno));
-		(void)unlink(final);
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\"", m.name);
-		goto out;
-	}
-	tmp[0] = '\0';
-	memset(&o, 0, sizeof(o));
-	snprintf(o.name, sizeof(o.name), "%s", m.name);
-	memcpy(o.object, id, sizeof(o.object));
-	o.size = job.plaintext_len;
-	memcpy(o.sha256, done.sha256, sizeof(o.sha256));
-	o.stored = (int64_t)time(NULL);
-	if ((r = objects_put(c->db, s->user, &o, replaced)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
-		unlink_object(s, id);
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot record \"%s\"", m.name);
-		goto out;
-	}
-	unlink_object(s, replaced);
-	rate_text(o.size, mono_ms() - start, rate, sizeof(rate));
-	op_record(s, "put", true, "\"%s\" object %s, %s%s", m.name, id, rate,
-	    replaced[0] != '\0' ? ", replaced the previous one" : "");
-	memset(&stor, 0, sizeof(stor));
-	stor.size = o.size;
-	memcpy(stor.sha256, o.sha256, sizeof(stor.sha256));
-	stor.stored = (uint64_t)o.stored;
-	if (proto_send_stor(&c->t, &stor, idle_ms(s)) != 0)
-		ret = OP_CLOSE;
-out:
-	frame_clear(&f);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (thread_running)
-		pthread_join(th, NULL);
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		(void)unlink(tmp);
-	fbuf_free(cnt.head);
-	vault_user_key_free(uk);
-	return ret;
-}
-
-/* ---- GETF -------------------------------------------------------------------------- */
-
-static int
-op_get(struct store_session *s, const struct frame *req)
-{
-	struct conn *c = s->c;
-	struct proto_name m;
-	struct proto_file file;
-	struct proto_done done = { 0 };
-	struct db_object o;
-	struct vault_user_key *uk = NULL;
-	struct sealed_identity uid;
-	struct sealed_recipient crc;
-	struct rewrap_job job;
-	char path[4096], rate[96];
-	X509 *peer;
-	uint8_t *buf = NULL;
-	size_t got;
-	pthread_t th;
-	bool thread_running = false, name_ok;
-	int pipefd[2] = { -1, -1 }, fd = -1, r, ret = 0;
-	int64_t start = mono_ms();
-	uint64_t sent = 0;
-
-	memset(&job, 0, sizeof(job));
-	if ((r = proto_name_decode(req->payload, req->len, PROTO_GET, &m)) != 0) {
-		srv_log(SRV_LOG_INFO, "get %s from %s: %s", s->user, c->peer,
-		    ferry_error_detail(r));
-		return op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
-	}
-	if ((ret = check_name(s, "get", m.name, &name_ok)) != 0 || !name_ok)
-		return ret;
-	/* A concurrent put of the same name may unlink the file between lookup and open:
-	 * look up again then. */
-	for (int tries = 0; tries < 3; tries++) {
-		if ((r = objects_get(c->db, s->user, m.name, &o)) != 0)
-			break;
-		object_path(s, o.object, false, path, sizeof(path));
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 || errno != ENOENT)
-			break;
-	}
-	if (r == FERRY_ERR_NOT_FOUND) {
-		op_record(s, "get", false, "\"%s\": not found", m.name);
-		return op_error(s, PROTO_ERR_NOT_FOUND, "no file called \"%s\"", m.name);
-	}
-	if (r != 0 || fd < 0) {
-		op_record(s, "get", false, "\"%s\": %s", m.name,
-		    r != 0 ? ferry_error_detail(r) : strerror(errno));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot read \"%s\"", m.name);
-		goto out;
-	}
-	if ((peer = tls_peer_cert(c->tls)) == NULL || X509_get0_pubkey(peer) == NULL) {
-		ret = op_error(s, PROTO_ERR_CERT_REQUIRED, "no client certificate key");
-		goto out;
-	}
-	if ((r = open_vault(s)) != 0 || (r = vault_user_key(s->vault, s->user, false, &uk)) != 0) {
-		op_record(s, "get", false, "\"%s\": user key: %s", m.name,
-		    ferry_error_detail(r));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
-		goto out;
-	}
-	if ((buf = io_buffer_new(FERRY_MAX_DATA_PAYLOAD)) == NULL ||
-	    pipe2(pipefd, O_CLOEXEC) != 0) {
-		op_record(s, "get", false, "\"%s\": out of resources", m.name);
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
-		goto out;
-	}
-	(void)fcntl(pipefd[1], F_SETPIPE_SZ, (int)FERRY_MAX_DATA_PAYLOAD);
-
-	memset(&file, 0, sizeof(file));
-	file.size = o.size;
-	memcpy(file.sha256, o.sha256, sizeof(file.sha256));
-	if (proto_send_file(&c->t, &file, idle_ms(s)) != 0) {
-		ret = OP_CLOSE;
-		goto out;
-	}
-	vault_user_key_identity(uk, &uid);
-	memset(&crc, 0, sizeof(crc));
-	crc.kind = SEALED_PUBLIC_KEY;
-	crc.key = X509_get0_pubkey(peer);
-	job.in_fd = fd;
-	job.close_in = true;
-	job.out_fd = pipefd[1];
-	job.close_out = true;
-	job.id = &uid;
-	job.rcpt = &crc;
-	job.verify = false;
-	if (pthread_create(&th, NULL, rewrap_thread, &job) != 0) {
-		op_record(s, "get", false, "\"%s\": cannot start a thread", m.name);
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
-		goto out;
-	}
-	fd = -1;
-	pipefd[1] = -1;
-	thread_running = true;
-	for (;;) {
-		if (io_read_full(pipefd[0], buf, FERRY_MAX_DATA_PAYLOAD, &got) != 0)
-			got = 0;
-		if (got == 0)
-			break;
-		if (proto_send_data(&c->t, buf, got, idle_ms(s)) != 0) {
-			op_record(s, "get", false, "\"%s\": download cut off after %llu bytes",
-			    m.name, (unsigned long long)sent);
-			ret = OP_CLOSE;
-			goto out;
-		}
-		sent += got;
-	}
-	pthread_join(th, NULL);
-	thread_running = false;
-	if (job.result != 0) {
-		if (stream_fault(job.result)) {
-			op_record(s, "get", false, "\"%s\" (object %s): stored object damaged: %s",
-			    m.name, o.object, job.detail);
-			ret = op_error(s, PROTO_ERR_INTEGRITY, "stored copy of \"%s\" is damaged",
-			    m.name);
-		} else {
-			op_record(s, "get", false, "\"%s\": %s", m.name, job.detail);
-			ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot read \"%s\"", m.name);
-		}
-		goto out;
-	}
-	if (proto_send_done(&c->t, &done, idle_ms(s)) != 0) {
-		ret = OP_CLOSE;
-		goto out;
-	}
-	rate_text(o.size, mono_ms() - start, rate, sizeof(rate));
-	op_record(s, "get", true, "\"%s\" object %s, %s", m.name, o.object, rate);
-out:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);  /* a still-running thread then fails with EPIPE */
-	if (thread_running)
-		pthread_join(th, NULL);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (fd >= 0)
-		close(fd);
-	io_buffer_free(buf, FERRY_MAX_DATA_PAYLOAD);
-	vault_user_key_free(uk);
-	return ret;
+	if ((e = pthread_create(th, NULL, stream_job_main, j)) != 0)
+		return ferry_fail(FERRY_ERR_INTERNAL, "cannot start a thread: %s", strerror(e));
+	return 0;
 }
 
 /* ---- LIST -------------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,12 +87,66 @@ fail:
 }
 
 int
+atomic_file_open_partial(struct atomic_file *af, const char *path, mode_t mode,
+    bool resume, uint64_t *len)
+{
+	struct stat st;
+	size_t n;
+	int r;
+
+	memset(af, 0, sizeof(*af));
+	af->fd = -1;
+	*len = 0;
+	if ((af->path = strdup(path)) == NULL)
+		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+	n = strlen(path) + sizeof(".ferry-part");
+	if ((af->tmp_path = malloc(n)) == NULL) {
+		r = ferry_fail(FERRY_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(af->tmp_path, n, "%s.ferry-part", path);
+	af->keep = true;     /* from here on, a failure must not remove someone's partial */
+	if ((af->fd = open(af->tmp_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		r = ferry_fail(FERRY_ERR_IO, "%s: %s", af->tmp_path, strerror(errno));
+		goto fail;
+	}
+	if (flock(af->fd, LOCK_EX | LOCK_NB) != 0) {
+		r = errno == EWOULDBLOCK ?
+		    ferry_fail(FERRY_ERR_LIMIT, "%s: another process is writing it", af->tmp_path) :
+		    ferry_fail(FERRY_ERR_IO, "%s: lock: %s", af->tmp_path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(af->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		r = ferry_fail(FERRY_ERR_IO, "%s: not a regular file of this user", af->tmp_path);
+		goto fail;
+	}
+	if (!resume && ftruncate(af->fd, 0) != 0) {
+		r = ferry_fail(FERRY_ERR_IO, "%s: truncate: %s", af->tmp_path, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(af->fd, 0600) != 0 || lseek(af->fd, 0, SEEK_END) < 0) {
+		r = ferry_fail(FERRY_ERR_IO, "%s: %s", af->tmp_path, strerror(errno));
+		goto fail;
+	}
+	*len = resume ? (uint64_t)st.st_size : 0;
+	af->mode = mode;
+	return 0;
+fail:
+	atomic_file_abort(af);
+	return r;
+}
+
+int
 atomic_file_commit(struct atomic_file *af)
 {
 	int r;
 
 	if (af->tmp_path == NULL || af->fd < 0)
 		return ferry_fail(FERRY_ERR_INTERNAL, "atomic file: commit without open");
+	if (af->keep && fchmod(af->fd, af->mode) != 0) {
+		r = ferry_fail(FERRY_ERR_IO, "%s: chmod: %s", af->tmp_path, strerror(errno));
+		goto fail;
+	}
 	if (fsync(af->fd) != 0 && errno != EINVAL) {
 		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", af->path, strerror(errno));
 		goto fail;
@@ -134,8 +189,10 @@ atomic_file_abort(struct atomic_file *af)
 		close(af->fd);
 	af->fd = -1;
 	if (af->tmp_path != NULL) {
-		pending_tmp = NULL;
-		unlink(af->tmp_path);
+		if (!af->keep) {
+			pending_tmp = NULL;
+			unlink(af->tmp_path);
+		}
 		free(af->tmp_path);
 		af->tmp_path = NULL;
 	}

@@ -433,15 +433,15 @@ wire_errr_code() {
 # wire_u64 N: a big-endian u64 (N < 2^63).
 wire_u64() { wire_u32 $(($1 >> 32)); wire_u32 $(($1 & 4294967295)); }
 
-# wire_put NAME SIZE: a PUTF request frame (the name as given, however bad).
+# wire_put NAME SIZE [FLAGS]: a PUTF request frame (the name as given, however bad).
 wire_put() {
-	{ wire_str16 "$1"; wire_u64 "$2"; } >"$T/put.payload"
+	{ wire_str16 "$1"; wire_u64 "$2"; wire_u8 "${3:-0}"; } >"$T/put.payload"
 	wire_frame PUTF "$T/put.payload"
 }
 
-# wire_name_frame TYPE NAME: a GETF or DELE request frame.
+# wire_name_frame TYPE NAME: a GETF (from offset 0) or DELE request frame.
 wire_name_frame() {
-	wire_str16 "$2" >"$T/name.payload"
+	{ wire_str16 "$2"; [ "$1" != GETF ] || wire_u64 0; } >"$T/name.payload"
 	wire_frame "$1" "$T/name.payload"
 }
 

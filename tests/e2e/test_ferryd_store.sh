@@ -28,10 +28,16 @@ NAME_MARKER=quarterly-secret-name-93b2
 
 wire_u64() { wire_u32 $(($1 >> 32)); wire_u32 $(($1 & 4294967295)); }
 
-# f_put NAME SIZE: a PUTF frame (the name as given, however bad).
-f_put() { { wire_str16 "$1"; wire_u64 "$2"; } >"$T/p.payload"; wire_frame PUTF "$T/p.payload"; }
-# f_name TYPE NAME: GETF or DELE.
-f_name() { wire_str16 "$2" >"$T/n.payload"; wire_frame "$1" "$T/n.payload"; }
+# f_put NAME SIZE: a PUTF frame (the name as given, however bad; no flags).
+f_put() {
+	{ wire_str16 "$1"; wire_u64 "$2"; wire_u8 0; } >"$T/p.payload"
+	wire_frame PUTF "$T/p.payload"
+}
+# f_name TYPE NAME: GETF (from offset 0) or DELE.
+f_name() {
+	{ wire_str16 "$2"; [ "$1" != GETF ] || wire_u64 0; } >"$T/n.payload"
+	wire_frame "$1" "$T/n.payload"
+}
 # f_empty TYPE: a frame without payload (LIST, or an unknown type to end the session).
 f_empty() { printf '%s' "$1"; wire_u32 0; }
 # f_data_file FILE: the bytes of FILE as DATA frames of at most 1 MiB.
@@ -116,7 +122,9 @@ printf 'hello %s\n' "$MARKER" >"$T/small.txt"
 session alice "$T/in"
 expect_types "OFST STOR OFST STOR OFST STOR ENTS"
 wire_frame_payload "$T/answer" 1 >"$T/ofst"
-[ "$(file_size "$T/ofst")" -eq 8 ] && [ "$(u32_at "$T/ofst" 4)" -eq 0 ] || fail "OFST is not 0"
+# offset 0, no header, a zero tags digest
+[ "$(file_size "$T/ofst")" -eq 42 ] && [ "$(u32_at "$T/ofst" 4)" -eq 0 ] &&
+	[ "$(u16_at "$T/ofst" 8)" -eq 0 ] || fail "OFST is not 0"
 wire_frame_payload "$T/answer" 6 >"$T/stor"
 [ "$(file_size "$T/stor")" -eq 48 ] || fail "STOR is $(file_size "$T/stor") bytes"
 [ "$(u32_at "$T/stor" 4)" -eq "$(file_size "$T/big.bin")" ] || fail "STOR size $(u32_at "$T/stor" 4)"

@@ -69,7 +69,8 @@ decode_store(const uint8_t *p, size_t len, struct fbuf *b)
 	ROUND_TRIP(proto_done, p, len, b);
 	ROUND_TRIP(proto_stor, p, len, b);
 	ROUND_TRIP(proto_file, p, len, b);
-	if ((r = proto_name_decode(p, len, "GETF", &nm)) == 0) {
+	ROUND_TRIP(proto_get, p, len, b);
+	if ((r = proto_name_decode(p, len, "DELE", &nm)) == 0) {
 		CHECK(proto_name_encode(&nm, b) == 0);
 		check_same(b, p, len);
 	} else {

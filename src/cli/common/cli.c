@@ -242,15 +242,16 @@ cli_input_close(struct cli_input *in)
 	in->owned = false;
 }
 
-int
-cli_output_open(struct cli_output *out, const char *path)
+/* Standard output or an existing non-regular file: opened as is (*done). */
+static int
+output_open_direct(struct cli_output *out, const char *path, bool *done)
 {
 	struct stat st;
-	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	out->af.fd = -1;
+	*done = true;
 	if (path == NULL || strcmp(path, "-") == 0) {
 		out->fd = STDOUT_FILENO;
 		out->name = "stdout";
@@ -269,7 +270,37 @@ cli_output_open(struct cli_output *out, const char *path)
 			return 0;
 		}
 	}
+	*done = false;
+	return 0;
+}
+
+int
+cli_output_open(struct cli_output *out, const char *path)
+{
+	bool done;
+	int r;
+
+	if ((r = output_open_direct(out, path, &done)) != 0 || done)
+		return r;
 	if ((r = atomic_file_open(&out->af, path, cli_output_mode(), false)) != 0)
+		return r;
+	out->fd = out->af.fd;
+	out->staged = true;
+	return 0;
+}
+
+int
+cli_output_open_partial(struct cli_output *out, const char *path, bool resume,
+    uint64_t *have)
+{
+	bool done;
+	int r;
+
+	*have = 0;
+	if ((r = output_open_direct(out, path, &done)) != 0 || done)
+		return r;
+	if ((r = atomic_file_open_partial(&out->af, path, cli_output_mode(), resume,
+	    have)) != 0)
 		return r;
 	out->fd = out->af.fd;
 	out->staged = true;

@@ -94,6 +94,16 @@ struct cli_output {
  */
 int cli_output_open(struct cli_output *out, const char *path);
 
+/*
+ * Like cli_output_open(), but a regular file is staged in path.ferry-part, a partial that
+ * survives a failure (util/atomic_file.h atomic_file_open_partial): with resume its
+ * bytes are kept and counted in *have, else it starts empty. Standard output and devices
+ * are opened as by cli_output_open() with *have 0. cli_output_abort() keeps the partial
+ * unless out->af.keep is cleared first.
+ */
+int cli_output_open_partial(struct cli_output *out, const char *path, bool resume,
+    uint64_t *have);
+
 /* Finish: rename a staged file into place, or close what was opened. */
 int cli_output_commit(struct cli_output *out);
 

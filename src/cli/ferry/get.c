@@ -20,6 +20,7 @@ enum {
 
 static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
+	{ "continue", no_argument, NULL, 'c' },
 	{ "directory", required_argument, NULL, 'O' },
 	{ "server", required_argument, NULL, 's' },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
@@ -39,7 +40,11 @@ usage(void)
 	    "its SHA-256 matched the one recorded when it was stored; an existing file of\n"
 	    "that name is then replaced. Exit status 0 only when every file was fetched and\n"
 	    "verified.\n\n"
+	    "Until then the file is written as OUT.ferry-part. A download cut off (network,\n"
+	    "server) keeps that partial file; --continue goes on from it, fetching only the\n"
+	    "rest, and the SHA-256 check still covers the whole file.\n\n"
 	    "  -o, --output OUT         write to OUT ('-' for standard output; one NAME only)\n"
+	    "  -c, --continue           resume from OUT.ferry-part left by a download cut off\n"
 	    "  -O, --directory DIR      write the files into DIR\n"
 	    "  -s, --server HOST:PORT   the server (default: the profile's)\n"
 	    "      --profile DIR        the profile directory (default $FERRY_HOME, else\n"
@@ -49,22 +54,33 @@ usage(void)
 	    "  -h, --help               show this help\n");
 }
 
+/* Failures after which the partial file is worth keeping for --continue: the network or
+ * the server went away, not a refusal or an integrity failure. */
+static bool
+worth_resuming(int r)
+{
+	return (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "write:") == NULL) ||
+	    r == FERRY_ERR_TRUNCATED || r == FERRY_ERR_TIMEOUT;
+}
+
 static int
-get_one(struct transfer_session *s, const char *name, const char *path,
+get_one(struct transfer_session *s, const char *name, const char *path, bool resume,
     enum cli_progress_mode pmode, bool quiet)
 {
 	struct cli_output out = { .fd = -1, .af = { .fd = -1 } };
 	struct store_progress sp;
 	struct transfer_info info;
+	char detail[1024];
+	uint64_t have = 0;
 	double t0;
 	int r;
 
 	ferry_error_clear();
-	if ((r = cli_output_open(&out, path)) != 0)
+	if ((r = cli_output_open_partial(&out, path, resume, &have)) != 0)
 		return r;
 	store_progress_init(&sp, name, pmode);
 	t0 = store_clock();
-	if ((r = transfer_get(s, name, out.fd, &sp.obs, &info)) != 0) {
+	if ((r = transfer_get(s, name, out.fd, have, &sp.obs, &info)) != 0) {
 		/* A failed write names the output file. */
 		if (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "write:") != NULL)
 			r = ferry_error_prefix(r, "%s", out.name);
@@ -73,12 +89,22 @@ get_one(struct transfer_session *s, const char *name, const char *path,
 	if ((r = cli_output_commit(&out)) != 0)
 		goto fail;
 	store_progress_end(&sp, true);
+	if (!quiet && info.resumed_from > 0)
+		fprintf(out.is_stdout ? stderr : stdout, "%s: resumed: the first %llu bytes "
+		    "were already there\n", name, (unsigned long long)info.resumed_from);
 	if (!quiet && !sp.enabled)
-		store_summary(out.is_stdout ? stderr : stdout, "fetched", name, info.size,
-		    store_clock() - t0);
+		store_summary(out.is_stdout ? stderr : stdout, "fetched", name,
+		    info.size - info.resumed_from, store_clock() - t0);
 	return 0;
 fail:
 	store_progress_end(&sp, false);
+	if (out.staged && worth_resuming(r)) {
+		snprintf(detail, sizeof(detail), "%s", ferry_error_detail(r));
+		r = ferry_fail(r, "%s (partial file kept: run again with --continue to resume)",
+		    detail);
+	} else {
+		out.af.keep = false;
+	}
 	cli_output_abort(&out);
 	return r;
 }
@@ -93,16 +119,19 @@ cmd_get(int argc, char **argv)
 	struct transfer_session *s = NULL;
 	struct stat st;
 	char *path = NULL;
-	bool quiet = false;
+	bool quiet = false, resume = false;
 	size_t n;
 	int c, r, ret = CLI_EXIT_OK;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:O:s:qh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:O:cs:qh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out_path = optarg;
+			break;
+		case 'c':
+			resume = true;
 			break;
 		case 'O':
 			dir = optarg;
@@ -133,6 +162,8 @@ cmd_get(int argc, char **argv)
 		return cli_usage_error(cmd, "no name given");
 	if (out_path != NULL && dir != NULL)
 		return cli_usage_error(cmd, "-o and -O exclude each other");
+	if (resume && out_path != NULL && strcmp(out_path, "-") == 0)
+		return cli_usage_error(cmd, "--continue needs an output file, not standard output");
 	if (out_path != NULL && argc - optind > 1)
 		return cli_usage_error(cmd, "-o names one output, %d names given", argc - optind);
 	/* A name becomes a file name here: the store's rules keep it one path component. */
@@ -162,7 +193,7 @@ cmd_get(int argc, char **argv)
 				snprintf(path, n, "%s", argv[i]);
 			dest = path;
 		}
-		if ((r = get_one(s, argv[i], dest, pmode, quiet)) != 0) {
+		if ((r = get_one(s, argv[i], dest, resume, pmode, quiet)) != 0) {
 			cli_error(r);
 			ret = CLI_EXIT_FAIL;
 		}

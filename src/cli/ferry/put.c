@@ -176,23 +176,42 @@ put_one(struct transfer_session *s, const char *path, const char *name,
 	struct cli_input in = { .fd = -1 };
 	struct store_progress sp;
 	struct transfer_info info;
+	bool resumable;
 	double t0;
 	int r;
 
 	ferry_error_clear();
 	if ((r = cli_input_open(&in, path)) != 0)
 		return r;
+	/* Only a file read from its start can be read again to resume. */
+	resumable = in.is_regular && in.owned && in.base == 0;
 	store_progress_init(&sp, name, pmode);
 	t0 = store_clock();
 	r = transfer_put(s, in.fd, name, in.is_regular ? in.size : TRANSFER_SIZE_UNKNOWN,
-	    &sp.obs, &info);
+	    resumable, &sp.obs, &info);
 	store_progress_end(&sp, r == 0);
-	if (r == 0 && !quiet && !sp.enabled)
-		store_summary(stdout, "stored", name, info.size, store_clock() - t0);
+	if (r == 0 && !quiet) {
+		if (info.resumed_from > 0)
+			printf("%s: resumed an interrupted upload: the first %llu bytes were "
+			    "already stored\n", name, (unsigned long long)info.resumed_from);
+		else if (info.restarted)
+			printf("%s: the file changed since an interrupted upload: sent it whole\n",
+			    name);
+		if (!sp.enabled)
+			store_summary(stdout, "stored", name, info.size - info.resumed_from,
+			    store_clock() - t0);
+	}
 	/* A failure to read the input names the file read, not only the name stored. */
 	if (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "read") != NULL &&
 	    strcmp(in.name, name) != 0)
 		r = ferry_error_prefix(r, "%s", in.name);
+	else if (resumable && (r == FERRY_ERR_IO || r == FERRY_ERR_TRUNCATED ||
+	    r == FERRY_ERR_TIMEOUT)) {
+		char detail[1024];
+
+		snprintf(detail, sizeof(detail), "%s", ferry_error_detail(r));
+		r = ferry_fail(r, "%s (run the same command again to resume)", detail);
+	}
 	cli_input_close(&in);
 	return r;
 }

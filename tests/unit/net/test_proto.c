@@ -441,18 +441,19 @@ test_error_names(void **state)
 {
 	static const char *const names[] = { NULL, "PROTOCOL", "VERSION", "AUTH",
 		"RATE_LIMITED", "BAD_CSR", "DISABLED", "BUSY", "INTERNAL", "CERT_REQUIRED",
-		"REVOKED", "TIMEOUT", "INTEGRITY", "NOT_FOUND", "NAME" };
+		"REVOKED", "TIMEOUT", "INTEGRITY", "NOT_FOUND", "NAME", "QUOTA" };
 
 	(void)state;
 	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_string_equal(proto_error_name(i), names[i]);
 	assert_string_equal(proto_error_name(0), "UNKNOWN");
-	assert_string_equal(proto_error_name(15), "UNKNOWN");
+	assert_string_equal(proto_error_name(16), "UNKNOWN");
 	assert_string_equal(proto_error_name(65535), "UNKNOWN");
 	assert_int_equal(PROTO_ERR_TIMEOUT, 11);
 	assert_int_equal(PROTO_ERR_INTEGRITY, 12);
 	assert_int_equal(PROTO_ERR_NOT_FOUND, 13);
 	assert_int_equal(PROTO_ERR_NAME, 14);
+	assert_int_equal(PROTO_ERR_QUOTA, 15);
 }
 
 static void
@@ -708,9 +709,17 @@ dec_file(const uint8_t *p, size_t len)
 static int
 dec_get(const uint8_t *p, size_t len)
 {
+	struct proto_get m;
+
+	return proto_get_decode(p, len, &m);
+}
+
+static int
+dec_dele(const uint8_t *p, size_t len)
+{
 	struct proto_name m;
 
-	return proto_name_decode(p, len, PROTO_GET, &m);
+	return proto_name_decode(p, len, PROTO_DELE, &m);
 }
 
 static int
@@ -742,7 +751,7 @@ test_put(void **state)
 	struct proto_put m = { .size = 0x0102030405060708ull }, d;
 	struct fbuf *b = newbuf();
 	static const uint8_t expect[] = { 0x00, 0x05, 'a', '.', 't', 'x', 't',
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00 };
 
 	(void)state;
 	snprintf(m.name, sizeof(m.name), "%s", "a.txt");
@@ -752,7 +761,27 @@ test_put(void **state)
 	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
 	assert_string_equal(d.name, "a.txt");
 	assert_true(d.size == m.size);
+	assert_int_equal(d.flags, 0);
 	check_strict(b, dec_put);
+
+	/* The resume flag; unknown flag bits are malformed. */
+	fbuf_reset(b);
+	m.flags = PROTO_PUT_RESUME;
+	assert_int_equal(proto_put_encode(&m, b), 0);
+	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
+	assert_int_equal(d.flags, PROTO_PUT_RESUME);
+	{
+		uint8_t bad[2 + 5 + 8 + 1];
+
+		assert_int_equal(fbuf_len(b), sizeof(bad));
+		memcpy(bad, fbuf_ptr(b), sizeof(bad));
+		bad[sizeof(bad) - 1] = 0x03;
+		assert_int_equal(proto_put_decode(bad, sizeof(bad), &d), FERRY_ERR_FORMAT);
+	}
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "flags"));
+	m.flags = 0x80;
+	assert_int_equal(proto_put_encode(&m, b), FERRY_ERR_USAGE);
+	m.flags = 0;
 
 	/* Unknown size; a UTF-8 name of the maximum length. */
 	fbuf_reset(b);
@@ -778,8 +807,9 @@ test_put(void **state)
 	assert_int_equal(proto_put_decode(fbuf_ptr(b), fbuf_len(b), &d), 0);
 	assert_string_equal(d.name, "");
 	{
-		static const uint8_t nul[] = { 0x00, 0x03, 'a', 0x00, 'b', 0, 0, 0, 0, 0, 0, 0, 1 };
-		uint8_t big[2 + 256 + 8];
+		static const uint8_t nul[] = { 0x00, 0x03, 'a', 0x00, 'b', 0, 0, 0, 0, 0, 0, 0, 1,
+			0 };
+		uint8_t big[2 + 256 + 8 + 1];
 
 		assert_int_equal(proto_put_decode(nul, sizeof(nul), &d), FERRY_ERR_FORMAT);
 		assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "NUL"));
@@ -795,18 +825,44 @@ test_put(void **state)
 static void
 test_small_replies(void **state)
 {
-	struct proto_ofst o = { .offset = 42 }, od;
+	static const uint8_t hdr[] = { 'F', 'E', 'R', 'R', 'Y', 0 };
+	struct proto_ofst o = { .offset = 0 }, od;
 	struct proto_stor st = { .size = 7, .stored = 1700000000 }, sd;
-	struct proto_file fl = { .size = 99 }, fd;
+	struct proto_file fl = { .size = 99, .start = 0 }, fd;
+	struct proto_get g = { .offset = 5 }, gd;
 	struct proto_name nm, nd;
 	struct fbuf *b = newbuf();
 
 	(void)state;
+	/* OFST: a fresh upload (no header), then a resumed one. */
 	assert_int_equal(proto_ofst_encode(&o, b), 0);
-	assert_int_equal(fbuf_len(b), 8);
+	assert_int_equal(fbuf_len(b), 8 + 2 + 32);
 	assert_int_equal(proto_ofst_decode(fbuf_ptr(b), fbuf_len(b), &od), 0);
-	assert_true(od.offset == 42);
+	assert_true(od.offset == 0 && od.header_len == 0);
 	check_strict(b, dec_ofst);
+	fbuf_reset(b);
+	o.offset = 42;
+	assert_int_equal(proto_ofst_encode(&o, b), FERRY_ERR_USAGE);
+	o.header = hdr;
+	o.header_len = sizeof(hdr);
+	fill(o.tags_digest, sizeof(o.tags_digest), 5);
+	fbuf_reset(b);
+	assert_int_equal(proto_ofst_encode(&o, b), 0);
+	assert_int_equal(fbuf_len(b), 8 + 2 + sizeof(hdr) + 32);
+	assert_int_equal(proto_ofst_decode(fbuf_ptr(b), fbuf_len(b), &od), 0);
+	assert_true(od.offset == 42 && od.header_len == sizeof(hdr));
+	assert_memory_equal(od.header, hdr, sizeof(hdr));
+	assert_memory_equal(od.tags_digest, o.tags_digest, 32);
+	check_strict(b, dec_ofst);
+	/* A header with offset 0 is malformed. */
+	{
+		uint8_t bad[8 + 2 + sizeof(hdr) + 32];
+
+		memcpy(bad, fbuf_ptr(b), sizeof(bad));
+		memset(bad, 0, 8);
+		assert_int_equal(proto_ofst_decode(bad, sizeof(bad), &od), FERRY_ERR_FORMAT);
+	}
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "OFST: header"));
 
 	fbuf_reset(b);
 	fill(st.sha256, sizeof(st.sha256), 3);
@@ -819,12 +875,32 @@ test_small_replies(void **state)
 
 	fbuf_reset(b);
 	fill(fl.sha256, sizeof(fl.sha256), 9);
+	fl.start = 64;
 	assert_int_equal(proto_file_encode(&fl, b), 0);
-	assert_int_equal(fbuf_len(b), 8 + 32);
+	assert_int_equal(fbuf_len(b), 8 + 32 + 8);
 	assert_int_equal(proto_file_decode(fbuf_ptr(b), fbuf_len(b), &fd), 0);
-	assert_true(fd.size == 99);
+	assert_true(fd.size == 99 && fd.start == 64);
 	assert_memory_equal(fd.sha256, fl.sha256, 32);
 	check_strict(b, dec_file);
+	/* start beyond the size */
+	{
+		uint8_t bad[8 + 32 + 8];
+
+		memcpy(bad, fbuf_ptr(b), sizeof(bad));
+		bad[47] = 100;
+		assert_int_equal(proto_file_decode(bad, sizeof(bad), &fd), FERRY_ERR_FORMAT);
+	}
+	fl.start = 100;
+	assert_int_equal(proto_file_encode(&fl, b), FERRY_ERR_USAGE);
+
+	fbuf_reset(b);
+	snprintf(g.name, sizeof(g.name), "%s", "report 2026.pdf");
+	assert_int_equal(proto_get_encode(&g, b), 0);
+	assert_int_equal(fbuf_len(b), 2 + strlen(g.name) + 8);
+	assert_int_equal(proto_get_decode(fbuf_ptr(b), fbuf_len(b), &gd), 0);
+	assert_string_equal(gd.name, g.name);
+	assert_true(gd.offset == 5);
+	check_strict(b, dec_get);
 
 	fbuf_reset(b);
 	snprintf(nm.name, sizeof(nm.name), "%s", "report 2026.pdf");
@@ -832,7 +908,7 @@ test_small_replies(void **state)
 	assert_int_equal(fbuf_len(b), 2 + strlen(nm.name));
 	assert_int_equal(proto_name_decode(fbuf_ptr(b), fbuf_len(b), PROTO_DELE, &nd), 0);
 	assert_string_equal(nd.name, nm.name);
-	check_strict(b, dec_get);
+	check_strict(b, dec_dele);
 	assert_int_equal(proto_name_decode(fbuf_ptr(b), 1, PROTO_DELE, &nd), FERRY_ERR_FORMAT);
 	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_FORMAT), "DELE"));
 
@@ -937,6 +1013,7 @@ test_store_send_helpers(void **state)
 	struct fbuf *out = fbuf_new(4u * 1024u * 1024u);
 	struct proto_put put = { .size = 5 };
 	struct proto_name nm;
+	struct proto_get get = { .offset = 0 };
 	struct proto_ofst ofst = { 0 };
 	struct proto_done done = { .has_sha256 = true };
 	struct proto_stor stor = { .size = 5 };
@@ -957,6 +1034,7 @@ test_store_send_helpers(void **state)
 		assert_true(frame_type_valid(types[i]));
 	snprintf(put.name, sizeof(put.name), "%s", "x");
 	snprintf(nm.name, sizeof(nm.name), "%s", "x");
+	snprintf(get.name, sizeof(get.name), "%s", "x");
 	snprintf(ent.name, sizeof(ent.name), "%s", "x");
 	frame_mem_init(&m, NULL, 0, out, &t);
 	assert_int_equal(proto_send_put(&t, &put, 100), 0);
@@ -968,7 +1046,7 @@ test_store_send_helpers(void **state)
 	assert_int_equal(proto_send_data(&t, big, 0, 100), FERRY_ERR_USAGE);
 	assert_int_equal(proto_send_done(&t, &done, 100), 0);
 	assert_int_equal(proto_send_stor(&t, &stor, 100), 0);
-	assert_int_equal(proto_send_get(&t, &nm, 100), 0);
+	assert_int_equal(proto_send_get(&t, &get, 100), 0);
 	assert_int_equal(proto_send_file(&t, &file, 100), 0);
 	assert_int_equal(proto_send_list(&t, 100), 0);
 	assert_int_equal(proto_send_ents(&t, &ent, 1, 100), 0);
@@ -992,16 +1070,17 @@ test_store_send_helpers(void **state)
 	fbuf_free(out);
 }
 
-/* The PUTF example of docs/PROTOCOL.md, section 12.5, byte for byte. */
+/* The PUTF example of docs/PROTOCOL.md, section 12.6, byte for byte. */
 static void
 test_protocol_md_putf_example(void **state)
 {
 	static const uint8_t expect[] = {
-		0x50, 0x55, 0x54, 0x46, 0x00, 0x00, 0x00, 0x0f,
+		0x50, 0x55, 0x54, 0x46, 0x00, 0x00, 0x00, 0x10,
 		0x00, 0x05, 0x61, 0x2e, 0x74, 0x78, 0x74,
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,
+		0x01,
 	};
-	struct proto_put m = { .size = 5 };
+	struct proto_put m = { .size = 5, .flags = PROTO_PUT_RESUME };
 	struct fbuf *out = newbuf();
 	struct frame_transport t;
 	struct frame_mem mem;
@@ -1026,6 +1105,7 @@ test_store_error_codes(void **state)
 		{ PROTO_ERR_INTEGRITY, FERRY_ERR_AUTH },
 		{ PROTO_ERR_NOT_FOUND, FERRY_ERR_NOT_FOUND },
 		{ PROTO_ERR_NAME, FERRY_ERR_USAGE },
+		{ PROTO_ERR_QUOTA, FERRY_ERR_LIMIT },
 	};
 	struct fbuf *out = newbuf();
 	struct frame_transport t, rt;
