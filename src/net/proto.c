@@ -625,6 +625,9 @@ proto_error_frame_fail(const struct frame *f, int from_server, uint16_t *code)
 	case PROTO_ERR_QUOTA:
 		ret = FERRY_ERR_LIMIT;
 		break;
+	case PROTO_ERR_INTERNAL:
+		ret = FERRY_ERR_REMOTE;
+		break;
 	default:
 		ret = FERRY_ERR_IO;
 		break;

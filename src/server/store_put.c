@@ -367,10 +367,12 @@ upload_close(struct store_session *s, struct upload *u)
 		close(u->fd);
 		u->fd = -1;
 	}
-	if (u->recorded && !u->keep)
-		(void)partials_remove(s->c->db, u->id);
+	/* The file first: on a full disk its room lets the database write the removal. A
+	 * row without its file is harmless (a resume finds nothing and starts afresh). */
 	if (u->tmp[0] != '\0' && !(u->keep && u->recorded))
 		(void)unlink(u->tmp);
+	if (u->recorded && !u->keep)
+		(void)partials_remove(s->c->db, u->id);
 	sealed_stream_free(u->stream);
 	fbuf_free(u->client_header);
 	u->stream = NULL;

@@ -16,7 +16,7 @@
 #include "store/account.h"
 #include "util/err.h"
 
-#define BUSY_TIMEOUT_MS 5000
+#define BUSY_TIMEOUT_MS 60000
 
 struct db {
 	sqlite3 *h;
@@ -154,6 +154,9 @@ migrate(struct db *db)
 {
 	int version, r;
 
+	/* Nothing to do (every open but the first): no write lock. */
+	if (db_schema_version(db, &version) == 0 && version == DB_SCHEMA_VERSION)
+		return 0;
 	if ((r = sql_begin(db->h, true)) != 0)
 		return r;
 	if ((r = db_schema_version(db, &version)) != 0)

@@ -36,6 +36,7 @@ ferry_strerror(int err)
 	case FERRY_ERR_DB: return "database error";
 	case FERRY_ERR_REVOKED: return "certificate revoked or expired";
 	case FERRY_ERR_TIMEOUT: return "timed out";
+	case FERRY_ERR_REMOTE: return "server failure";
 	}
 	return "unknown error";
 }

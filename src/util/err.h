@@ -36,6 +36,7 @@ enum ferry_err {
 	FERRY_ERR_DB = -19,         /* the database failed or holds unexpected data */
 	FERRY_ERR_REVOKED = -20,    /* certificate revoked, expired, or its user disabled */
 	FERRY_ERR_TIMEOUT = -21,    /* a deadline passed */
+	FERRY_ERR_REMOTE = -22,     /* the server reported a failure of its own (INTERNAL) */
 };
 
 /* Static text for a code; never NULL. */
