@@ -471,3 +471,155 @@ ls_long_field() {
 		case $3 in 1) echo "$sha" ;; 2) echo "$size" ;; 3) echo "$when" ;; esac
 	done <"$T/ls.out"
 }
+
+# ---- faults, load and captures (test_store_load, _capture, _diskfull, _crash) ------------------
+
+# wait_until SECONDS CMD [ARG]...: poll CMD every 0.05 s until it succeeds; returns 1 if it
+# still fails after SECONDS (no failure by itself: the caller says what was awaited).
+wait_until() {
+	local end=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
+	shift
+	until "$@"; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# elapsed_since START-NS: seconds (with milliseconds) since START-NS, a `date +%s%N`.
+elapsed_since() {
+	local ms=$(( ($(date +%s%N) - $1) / 1000000 ))
+	printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
+}
+
+# server_start_group DIR [SERVE-OPTION]...: server_start, but ferryd leads a process group
+# (and session) of its own, so that server_kill_group can SIGKILL it together with every
+# session process it forked, as a crash or a power cut would. SERVER_PID is also the
+# group's id.
+server_start_group() {
+	local wrapper=$T/ferryd-own-group
+	printf '#!/bin/sh\nexec setsid %q "$@"\n' "$FERRYD" >"$wrapper" &&
+		chmod +x "$wrapper" || fail "cannot write $wrapper"
+	FERRYD=$wrapper server_start "$@"
+	# setsid execs in place when not a group leader, which a background job never is
+	[ "$(ps -o pgid= -p "$SERVER_PID" | tr -d ' ')" = "$SERVER_PID" ] ||
+		fail "ferryd ($SERVER_PID) does not lead its own process group"
+	on_exit "kill -KILL -- -$SERVER_PID"
+}
+
+# server_kill_group: SIGKILL the process group server_start_group started last (the
+# listener and its session processes at once) and wait until none of them is left.
+server_kill_group() {
+	kill -KILL -- "-$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	wait_until 10 eval '[ -z "$(group_pids "$SERVER_PID")" ]' ||
+		fail "processes of group $SERVER_PID survived SIGKILL: $(group_pids "$SERVER_PID")"
+	SERVER_PORT=
+}
+
+# group_pids PGID: the live processes (zombies not counted: their parent may be slow to
+# reap them) of process group PGID, separated by spaces.
+group_pids() {
+	ps -e -o pgid= -o pid= -o stat= | awk -v g="$1" '$1 == g && $3 !~ /^Z/ { printf "%s ", $2 }'
+}
+
+# session_pids: the processes serving sessions for the server started last (its
+# children), one pid a line.
+session_pids() { pgrep -P "$SERVER_PID" || true; }
+
+# need_root WHAT: skip unless running as root (for mount and the like).
+need_root() { [ "$(id -u)" -eq 0 ] || skip "$1 needs root"; }
+
+# mount_tmpfs DIR SIZE: mount a fresh tmpfs of SIZE (as mount(8) takes it: 48m) on DIR,
+# mode 0700, unmounted when the test exits (after the processes started later are
+# stopped); skips the test when that is impossible here.
+mount_tmpfs() {
+	need_root "mounting a tmpfs"
+	mkdir -p "$1" || fail "mkdir $1"
+	mount -t tmpfs -o "size=$2,mode=0700" ferry-e2e "$1" 2>"$T/mount.err" ||
+		skip "cannot mount a tmpfs on $1: $(head -c 200 "$T/mount.err")"
+	on_exit "umount $(printf %q "$1") || umount -l $(printf %q "$1")"
+}
+
+# ---- capturing the loopback interface -----------------------------------------------------------
+
+# lo_capture_start FILE PORT: dumpcap on lo for TCP port PORT into FILE, in the
+# background, until lo_capture_stop; skips the test when capturing is impossible here.
+# A large kernel buffer (-B), so that a fast transfer on loopback is captured whole.
+LO_CAP_PID=
+LO_CAP_FILE=
+lo_capture_start() {
+	command -v dumpcap >/dev/null 2>&1 || skip "dumpcap is not installed (package tshark)"
+	LO_CAP_FILE=$1
+	dumpcap -q -i lo -B 128 -f "tcp port $2" -w "$1" >"$1.dumpcap" 2>&1 &
+	LO_CAP_PID=$!
+	on_exit "kill -INT $LO_CAP_PID; wait $LO_CAP_PID"
+	wait_until 5 eval "[ -s $(printf %q "$1") ] || ! kill -0 $LO_CAP_PID 2>/dev/null"
+	if ! kill -0 "$LO_CAP_PID" 2>/dev/null || [ ! -s "$1" ]; then
+		wait "$LO_CAP_PID" 2>/dev/null
+		skip "dumpcap cannot capture on lo here: $(head -c 300 "$1.dumpcap")"
+	fi
+	sleep 0.5 # the file header is written before the filter is live
+}
+
+# lo_capture_stop: stop the capture lo_capture_start started, letting it write the packets
+# still in flight. Sets LO_CAP_DROPPED to the number of packets the kernel dropped (as
+# dumpcap reports it; 0 when it does not say).
+LO_CAP_DROPPED=0
+lo_capture_stop() {
+	sleep 0.5
+	kill -INT "$LO_CAP_PID" 2>/dev/null
+	wait "$LO_CAP_PID" 2>/dev/null
+	LO_CAP_DROPPED=$(sed -n 's/^Packets received\/dropped on interface .*: [0-9]*\/\([0-9]*\) .*/\1/p' \
+		"$LO_CAP_FILE.dumpcap" | head -n1)
+	: "${LO_CAP_DROPPED:=0}"
+}
+
+# hex_of STRING: the bytes of STRING as lowercase hex, no separators.
+hex_of() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# pcap_payload_hex PCAP: every TCP payload byte of the capture, in capture order, as one
+# lowercase hex string (needs tshark).
+pcap_payload_hex() {
+	tshark -r "$1" -T fields -e tcp.payload 2>/dev/null | tr -d ':,\n' | tr 'A-F' 'a-f'
+}
+
+# ---- the data directory's consistency -----------------------------------------------------------
+
+# expect_store_consistent DATA: ferry.db passes SQLite's integrity check; every object
+# file in DATA/objects is named by an objects row and every row's file exists; every
+# file in DATA/objects/tmp is the temporary of a partials row (an upload kept for a
+# resume), and nothing else lies in objects/. Needs sqlite3 (the caller skips without).
+expect_store_consistent() {
+	local db=$1/ferry.db rows files
+	[ "$(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1)" = ok ] ||
+		fail "$db: integrity check: $(sqlite3 "$db" 'PRAGMA integrity_check' 2>&1 | head -5)"
+	rows=$(sqlite3 "$db" 'SELECT object FROM objects ORDER BY object') ||
+		fail "$db: cannot read the objects table"
+	files=$(find "$1/objects" -maxdepth 1 -type f -printf '%f\n' | sort)
+	[ "$rows" = "$files" ] || fail "objects rows and files differ:
+$(diff <(printf '%s\n' "$rows") <(printf '%s\n' "$files") | grep '^[<>]' | head -10)"
+	if [ -d "$1/objects/tmp" ]; then
+		files=$(find "$1/objects/tmp" -mindepth 1 -printf '%f\n' | sort)
+		rows=$(sqlite3 "$db" 'SELECT object FROM partials ORDER BY object' 2>/dev/null) || rows=
+		[ -z "$(comm -23 <(printf '%s\n' "$files" | sed '/^$/d') \
+			<(printf '%s\n' "$rows" | sed '/^$/d'))" ] ||
+			fail "objects/tmp holds files no partial upload names: $files"
+	fi
+	[ -z "$(find "$1/objects" -mindepth 1 -maxdepth 1 ! -type f ! -name tmp)" ] ||
+		fail "unexpected entries in $1/objects: $(find "$1/objects" -mindepth 1 ! -type f)"
+	check
+}
+
+# expect_no_sanitizer_report: no server log of this test (ferryd and the session processes
+# it forked write there) holds a sanitizer report, which their exit status cannot show.
+expect_no_sanitizer_report() {
+	local f
+	for f in "$T"/ferryd.*.log; do
+		[ -e "$f" ] || continue
+		if grep -Eq 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$f"; then
+			cp "$f" "$T/last.err"
+			fail "sanitizer report in $(basename "$f")"
+		fi
+	done
+	check
+}
