@@ -16,6 +16,7 @@
 #include "crypto/keys.h"
 #include "server/log.h"
 #include "server/slots.h"
+#include "store/objects.h"
 #include "store/vault.h"
 #include "util/err.h"
 
@@ -38,7 +39,7 @@ server_open(struct server *srv, const char *dir, const struct ferryd_settings *s
 {
 	struct vault *vault = NULL;
 	struct db *db = NULL;
-	size_t swept = 0;
+	size_t swept = 0, sealed = 0;
 	int r;
 
 	memset(srv, 0, sizeof(*srv));
@@ -62,6 +63,11 @@ server_open(struct server *srv, const char *dir, const struct ferryd_settings *s
 	if ((r = db_open(srv->paths.db, &db)) != 0 ||
 	    (r = vault_open(srv->paths.dir, db, &vault)) != 0)
 		goto out;
+	/* Before the sweep, which keeps only the files that table objects names. */
+	if ((r = objects_seal_legacy(db, vault, &sealed)) != 0)
+		goto out;
+	if (sealed > 0)
+		srv_log(SRV_LOG_INFO, "sealed the names of %zu file(s) stored before", sealed);
 	if ((r = datadir_objects_prepare(&srv->paths, db,
 	    (int64_t)time(NULL) - (int64_t)srv->settings.partial_expiry, &swept)) != 0)
 		goto out;

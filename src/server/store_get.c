@@ -58,11 +58,10 @@ op_get(struct store_session *s, const struct frame *req)
 	struct proto_file file;
 	struct proto_done done = { 0 };
 	struct db_object o;
-	struct vault_user_key *uk = NULL;
 	struct sealed_identity uid;
 	struct sealed_recipient crc;
 	struct stream_job job;
-	char path[4096], rate[96];
+	char path[4096];
 	X509 *peer;
 	uint8_t *buf = NULL;
 	size_t got;
@@ -80,21 +79,25 @@ op_get(struct store_session *s, const struct frame *req)
 	}
 	if ((ret = check_name(s, "get", m.name, &name_ok)) != 0 || !name_ok)
 		return ret;
+	if ((r = session_keys(s)) != 0) {
+		op_record(s, "get", m.name, false, "%s", ferry_error_detail(r));
+		return op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
+	}
 	/* A concurrent put of the same name may unlink the file between lookup and open:
 	 * look up again then. */
 	for (int tries = 0; tries < 3; tries++) {
-		if ((r = objects_get(c->db, s->user, m.name, &o)) != 0)
+		if ((r = objects_get(c->db, s->user, &s->meta, m.name, &o)) != 0)
 			break;
 		object_path(s, o.object, false, path, sizeof(path));
 		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 || errno != ENOENT)
 			break;
 	}
 	if (r == FERRY_ERR_NOT_FOUND) {
-		op_record(s, "get", false, "\"%s\": not found", m.name);
+		op_record(s, "get", m.name, false, "not found");
 		return op_error(s, PROTO_ERR_NOT_FOUND, "no file called \"%s\"", m.name);
 	}
 	if (r != 0 || fd < 0) {
-		op_record(s, "get", false, "\"%s\": %s", m.name,
+		op_record(s, "get", m.name, false, "%s",
 		    r != 0 ? ferry_error_detail(r) : strerror(errno));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot read \"%s\"", m.name);
 		goto out;
@@ -103,15 +106,9 @@ op_get(struct store_session *s, const struct frame *req)
 		ret = op_error(s, PROTO_ERR_CERT_REQUIRED, "no client certificate key");
 		goto out;
 	}
-	if ((r = open_vault(s)) != 0 || (r = vault_user_key(s->vault, s->user, false, &uk)) != 0) {
-		op_record(s, "get", false, "\"%s\": user key: %s", m.name,
-		    ferry_error_detail(r));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
-		goto out;
-	}
 	if ((buf = io_buffer_new(FERRY_MAX_DATA_PAYLOAD)) == NULL ||
 	    pipe2(pipefd, O_CLOEXEC) != 0) {
-		op_record(s, "get", false, "\"%s\": out of resources", m.name);
+		op_record(s, "get", m.name, false, "out of resources");
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
 		goto out;
 	}
@@ -121,8 +118,8 @@ op_get(struct store_session *s, const struct frame *req)
 	file.size = o.size;
 	memcpy(file.sha256, o.sha256, sizeof(file.sha256));
 	if (m.offset > 0 && (r = resume_point(fd, &o, m.offset, &first, &file.start)) != 0) {
-		op_record(s, "get", false, "\"%s\" (object %s): stored object damaged: %s",
-		    m.name, o.object, ferry_error_detail(r));
+		op_record(s, "get", m.name, false, "(object %s): stored object damaged: %s",
+		    o.object, ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTEGRITY, "stored copy of \"%s\" is damaged",
 		    m.name);
 		goto out;
@@ -131,7 +128,7 @@ op_get(struct store_session *s, const struct frame *req)
 		ret = OP_CLOSE;
 		goto out;
 	}
-	vault_user_key_identity(uk, &uid);
+	vault_user_key_identity(s->uk, &uid);
 	memset(&crc, 0, sizeof(crc));
 	crc.kind = SEALED_PUBLIC_KEY;
 	crc.key = X509_get0_pubkey(peer);
@@ -144,7 +141,7 @@ op_get(struct store_session *s, const struct frame *req)
 	job.rcpt = &crc;
 	job.first_chunk = first;
 	if ((r = stream_job_start(&job, &th)) != 0) {
-		op_record(s, "get", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+		op_record(s, "get", m.name, false, "%s", ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
 		goto out;
 	}
@@ -157,8 +154,8 @@ op_get(struct store_session *s, const struct frame *req)
 		if (got == 0)
 			break;
 		if (proto_send_data(&c->t, buf, got, idle_ms(s)) != 0) {
-			op_record(s, "get", false, "\"%s\": download cut off after %llu bytes",
-			    m.name, (unsigned long long)sent);
+			op_record(s, "get", m.name, false, "download cut off after %llu bytes",
+			    (unsigned long long)sent);
 			ret = OP_CLOSE;
 			goto out;
 		}
@@ -168,12 +165,12 @@ op_get(struct store_session *s, const struct frame *req)
 	thread_running = false;
 	if (job.result != 0) {
 		if (stream_fault(job.result)) {
-			op_record(s, "get", false, "\"%s\" (object %s): stored object damaged: %s",
-			    m.name, o.object, job.detail);
+			op_record(s, "get", m.name, false, "(object %s): stored object damaged: %s",
+			    o.object, job.detail);
 			ret = op_error(s, PROTO_ERR_INTEGRITY, "stored copy of \"%s\" is damaged",
 			    m.name);
 		} else {
-			op_record(s, "get", false, "\"%s\": %s", m.name, job.detail);
+			op_record(s, "get", m.name, false, "%s", job.detail);
 			ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot read \"%s\"", m.name);
 		}
 		goto out;
@@ -182,12 +179,7 @@ op_get(struct store_session *s, const struct frame *req)
 		ret = OP_CLOSE;
 		goto out;
 	}
-	rate_text(o.size - file.start, mono_ms() - start, rate, sizeof(rate));
-	if (file.start > 0)
-		op_record(s, "get", true, "\"%s\" object %s, resumed at %llu, %s", m.name,
-		    o.object, (unsigned long long)file.start, rate);
-	else
-		op_record(s, "get", true, "\"%s\" object %s, %s", m.name, o.object, rate);
+	op_done(s, "get", m.name, o.object, file.start, o.size - file.start, start, "");
 out:
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);  /* a still-running thread then fails with EPIPE */
@@ -198,7 +190,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	io_buffer_free(buf, FERRY_MAX_DATA_PAYLOAD);
-	vault_user_key_free(uk);
 	return ret;
 }
 

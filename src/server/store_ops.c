@@ -39,7 +39,7 @@ mono_ms(void)
 }
 
 /* "12.3 MiB in 1.2 s (10.2 MiB/s)" for the log. */
-void
+static void
 rate_text(uint64_t bytes, int64_t ms, char *buf, size_t n)
 {
 	double s = ms > 0 ? (double)ms / 1000.0 : 0.001;
@@ -49,7 +49,8 @@ rate_text(uint64_t bytes, int64_t ms, char *buf, size_t n)
 }
 
 void
-op_record(struct store_session *s, const char *event, bool ok, const char *fmt, ...)
+op_record(struct store_session *s, const char *event, const char *name, bool ok,
+    const char *fmt, ...)
 {
 	char detail[FERRY_MAX_AUDIT_FIELD];
 	va_list ap;
@@ -57,9 +58,28 @@ op_record(struct store_session *s, const char *event, bool ok, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	srv_log(ok ? SRV_LOG_INFO : SRV_LOG_WARN, "%s %s from %s: %s: %s", event, s->user,
-	    s->c->peer, ok ? "ok" : "failed", detail);
+	if (name != NULL)
+		srv_log(ok ? SRV_LOG_INFO : SRV_LOG_WARN, "%s %s from %s: %s: \"%s\": %s", event,
+		    s->user, s->c->peer, ok ? "ok" : "failed", name, detail);
+	else
+		srv_log(ok ? SRV_LOG_INFO : SRV_LOG_WARN, "%s %s from %s: %s: %s", event, s->user,
+		    s->c->peer, ok ? "ok" : "failed", detail);
 	(void)db_audit(s->c->db, event, s->user, s->c->peer, ok, detail);
+}
+
+void
+op_done(struct store_session *s, const char *event, const char *name, const char *object,
+    uint64_t resumed_at, uint64_t bytes, int64_t start_ms, const char *extra)
+{
+	char rate[96], at[48] = "", detail[FERRY_MAX_AUDIT_FIELD];
+
+	rate_text(bytes, mono_ms() - start_ms, rate, sizeof(rate));
+	if (resumed_at > 0)
+		snprintf(at, sizeof(at), "resumed at %llu, ", (unsigned long long)resumed_at);
+	srv_log(SRV_LOG_INFO, "%s %s from %s: ok: \"%s\": object %s, %s%s%s", event, s->user,
+	    s->c->peer, name, object, at, rate, extra);
+	snprintf(detail, sizeof(detail), "object %s%s", object, extra);
+	(void)db_audit(s->c->db, event, s->user, s->c->peer, true, detail);
 }
 
 int
@@ -92,19 +112,25 @@ check_name(struct store_session *s, const char *event, const char *name, bool *o
 	*ok = store_name_valid(name, &why);
 	if (*ok)
 		return 0;
-	op_record(s, event, false, "refused: invalid name (%s)", why);
+	op_record(s, event, NULL, false, "refused: invalid name (%s)", why);
 	return op_error(s, PROTO_ERR_NAME, "invalid name: it %s", why);
 }
 
 int
-open_vault(struct store_session *s)
+session_keys(struct store_session *s)
 {
 	int r;
 
-	if (s->vault != NULL)
+	if (s->uk != NULL)
 		return 0;
-	if ((r = vault_open(s->c->srv->paths.dir, s->c->db, &s->vault)) != 0)
-		srv_log(SRV_LOG_ERROR, "vault: %s", ferry_error_detail(r));
+	if ((s->vault == NULL &&
+	    (r = vault_open(s->c->srv->paths.dir, s->c->db, &s->vault)) != 0) ||
+	    (r = vault_user_key(s->vault, s->user, true, &s->uk)) != 0 ||
+	    (r = meta_key_derive(s->uk, &s->meta)) != 0) {
+		srv_log(SRV_LOG_ERROR, "keys of %s: %s", s->user, ferry_error_detail(r));
+		vault_user_key_free(s->uk);
+		s->uk = NULL;
+	}
 	return r;
 }
 
@@ -239,8 +265,12 @@ op_list(struct store_session *s, const struct frame *req)
 
 	if ((r = proto_empty_decode(req->len, PROTO_LIST)) != 0)
 		return op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
-	if ((r = objects_list(s->c->db, s->user, list_add, &a)) != 0) {
-		op_record(s, "list", false, "%s", ferry_error_detail(r));
+	if ((r = session_keys(s)) != 0) {
+		op_record(s, "list", NULL, false, "%s", ferry_error_detail(r));
+		return op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
+	}
+	if ((r = objects_list(s->c->db, s->user, &s->meta, list_add, &a)) != 0) {
+		op_record(s, "list", NULL, false, "%s", ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "%s", r == FERRY_ERR_LIMIT ?
 		    "too many files to list in one reply" : "server database error");
 		goto out;
@@ -249,7 +279,7 @@ op_list(struct store_session *s, const struct frame *req)
 		ret = OP_CLOSE;
 		goto out;
 	}
-	op_record(s, "list", true, "%zu files", a.n);
+	op_record(s, "list", NULL, true, "%zu files", a.n);
 out:
 	free(a.e);
 	return ret;
@@ -269,16 +299,20 @@ op_delete(struct store_session *s, const struct frame *req)
 		return op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
 	if ((ret = check_name(s, "delete", m.name, &name_ok)) != 0 || !name_ok)
 		return ret;
-	if ((r = objects_delete(s->c->db, s->user, m.name, removed)) != 0) {
+	if ((r = session_keys(s)) != 0) {
+		op_record(s, "delete", m.name, false, "%s", ferry_error_detail(r));
+		return op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
+	}
+	if ((r = objects_delete(s->c->db, s->user, &s->meta, m.name, removed)) != 0) {
 		if (r == FERRY_ERR_NOT_FOUND) {
-			op_record(s, "delete", false, "\"%s\": not found", m.name);
+			op_record(s, "delete", m.name, false, "not found");
 			return op_error(s, PROTO_ERR_NOT_FOUND, "no file called \"%s\"", m.name);
 		}
-		op_record(s, "delete", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+		op_record(s, "delete", m.name, false, "%s", ferry_error_detail(r));
 		return op_error(s, PROTO_ERR_INTERNAL, "server database error");
 	}
 	unlink_object(s, removed);
-	op_record(s, "delete", true, "\"%s\" object %s", m.name, removed);
+	op_record(s, "delete", m.name, true, "object %s", removed);
 	if (proto_send_okay(&s->c->t, idle_ms(s)) != 0)
 		return OP_CLOSE;
 	return 0;
@@ -334,5 +368,7 @@ store_session_run(struct conn *c, const char *user)
 			break;
 	}
 	frame_clear(&f);
+	vault_user_key_free(s.uk);
+	meta_key_clear(&s.meta);
 	vault_free(s.vault);
 }

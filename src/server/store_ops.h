@@ -13,6 +13,7 @@
 #include "format/sealed.h"
 #include "net/proto.h"
 #include "server/server.h"
+#include "store/meta.h"
 #include "store/objects.h"
 #include "store/vault.h"
 
@@ -20,7 +21,9 @@
 struct store_session {
 	struct conn *c;
 	const char *user;
-	struct vault *vault;               /* opened at the first PUTF/GETF */
+	struct vault *vault;               /* these three: by session_keys(), once */
+	struct vault_user_key *uk;         /* the user's key (created at first need) */
+	struct meta_key meta;              /* the user's metadata keys (store/meta.h) */
 };
 
 /* An operation's return: 0, the session goes on; OP_CLOSE, it ends (connection unusable
@@ -33,12 +36,22 @@ int op_get(struct store_session *s, const struct frame *req);
 /* Milliseconds of a monotonic clock. */
 int64_t mono_ms(void);
 
-/* "12.3 MiB in 1.2 s (10.2 MiB/s)" for the log. */
-void rate_text(uint64_t bytes, int64_t ms, char *buf, size_t n);
+/*
+ * Log one operation, about the file called name (may be NULL), and audit it (best
+ * effort). The audit row, in the data directory, gets the detail only: file names stay
+ * out of it (they are sealed in the database, store/meta.h); the log line, which goes to
+ * ferryd's standard error, names the file.
+ */
+void op_record(struct store_session *s, const char *event, const char *name, bool ok,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Audit (best effort) and log one operation. */
-void op_record(struct store_session *s, const char *event, bool ok, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/*
+ * Log and audit a transfer that succeeded: the log line names the file and gives where it
+ * resumed, the bytes moved, time and rate; the audit row only the object id and extra
+ * (sizes stay out of the data directory as names do).
+ */
+void op_done(struct store_session *s, const char *event, const char *name, const char *object,
+    uint64_t resumed_at, uint64_t bytes, int64_t start_ms, const char *extra);
 
 /* Send ERRR code; returns OP_CLOSE when that fails or code is PROTOCOL, else 0. */
 int op_error(struct store_session *s, enum proto_error_code code, const char *fmt, ...)
@@ -50,8 +63,9 @@ int idle_ms(struct store_session *s);
 /* Check a requested name; on refusal *ok is false and ERRR NAME was answered. */
 int check_name(struct store_session *s, const char *event, const char *name, bool *ok);
 
-/* Open the session's vault once. */
-int open_vault(struct store_session *s);
+/* Open the vault and load the user's keys, once per session. On failure the error is
+ * logged; the caller answers INTERNAL. */
+int session_keys(struct store_session *s);
 
 /* Path of object id under DIR/objects (tmp: under DIR/objects/tmp). */
 void object_path(struct store_session *s, const char *id, bool tmp, char *buf, size_t n);

@@ -154,10 +154,10 @@ upload_cap(struct store_session *s, const char *name, uint64_t *cap, const char 
 	*why = "the maximum file size";
 	if (cfg->quota == 0)
 		return 0;
-	if ((r = objects_usage(s->c->db, s->user, &used)) != 0 ||
-	    (r = partials_list_user(s->c->db, s->user, add_partial, &acc)) != 0)
+	if ((r = objects_usage(s->c->db, s->user, &s->meta, &used)) != 0 ||
+	    (r = partials_list_user(s->c->db, s->user, &s->meta, add_partial, &acc)) != 0)
 		return r;
-	r = objects_get(s->c->db, s->user, name, &old);
+	r = objects_get(s->c->db, s->user, &s->meta, name, &old);
 	if (r == 0 && old.size <= used)
 		used -= old.size;
 	else if (r != FERRY_ERR_NOT_FOUND && r != 0)
@@ -209,8 +209,7 @@ unlink_expired(void *arg, const struct db_partial *p)
 
 	object_path(s, p->object, true, path, sizeof(path));
 	(void)unlink(path);
-	srv_log(SRV_LOG_INFO, "partial upload \"%s\" expired (%llu bytes announced)", p->name,
-	    (unsigned long long)p->size);
+	srv_log(SRV_LOG_INFO, "partial upload %s expired", p->object);
 }
 
 /* How long a PUTF waits for the session that last wrote a partial upload to let go of it
@@ -259,7 +258,7 @@ upload_resume(struct store_session *s, const struct proto_put *m,
 	int fd = -1, r;
 
 	*busy = false;
-	if ((r = partials_get(s->c->db, s->user, m->name, &p)) != 0)
+	if ((r = partials_get(s->c->db, s->user, &s->meta, m->name, &p)) != 0)
 		return r == FERRY_ERR_NOT_FOUND ? 0 : r;
 	object_path(s, p.object, true, u->tmp, sizeof(u->tmp));
 	if (open_locked(u->tmp, &fd, busy) != 0) {
@@ -343,7 +342,7 @@ upload_create(struct store_session *s, const struct proto_put *m, struct upload 
 	memcpy(p.object, u->id, sizeof(p.object));
 	p.size = m->size;
 	p.started = (int64_t)time(NULL);
-	if ((r = partials_start(s->c->db, s->user, &p, replaced)) != 0)
+	if ((r = partials_start(s->c->db, s->user, &s->meta, &p, replaced)) != 0)
 		return r;
 	u->recorded = true;
 	if (replaced[0] != '\0' && strcmp(replaced, u->id) != 0) {
@@ -389,7 +388,6 @@ op_put(struct store_session *s, const struct frame *req)
 	struct proto_ofst ofst;
 	struct proto_stor stor;
 	struct proto_done done = { 0 };
-	struct vault_user_key *uk = NULL;
 	struct sealed_identity sid, uid;
 	struct sealed_recipient urc;
 	struct stream_job job;
@@ -397,7 +395,7 @@ op_put(struct store_session *s, const struct frame *req)
 	struct upload u;
 	struct db_object o;
 	struct frame f = { 0 };
-	char replaced[OBJECTS_ID_HEX_LEN + 1], final[4096], rate[96];
+	char replaced[OBJECTS_ID_HEX_LEN + 1], final[4096];
 	const char *bound_why = NULL;
 	pthread_t th;
 	bool thread_running = false, name_ok, ended = false, busy, capped = false;
@@ -417,14 +415,18 @@ op_put(struct store_session *s, const struct frame *req)
 	if ((ret = check_name(s, "put", m.name, &name_ok)) != 0 || !name_ok)
 		return ret;
 
+	if ((r = session_keys(s)) != 0) {
+		op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
+		return op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
+	}
 	/* Limits first: nothing is created for an upload that cannot fit. */
 	if ((r = upload_cap(s, m.name, &cap, &bound_why)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+		op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
 		return op_error(s, PROTO_ERR_INTERNAL, "server database error");
 	}
 	if (m.size != PROTO_SIZE_UNKNOWN && m.size > cap) {
-		op_record(s, "put", false, "\"%s\": %llu bytes refused: over %s (%llu bytes "
-		    "allowed)", m.name, (unsigned long long)m.size, bound_why,
+		op_record(s, "put", m.name, false, "%llu bytes refused: over %s (%llu bytes "
+		    "allowed)", (unsigned long long)m.size, bound_why,
 		    (unsigned long long)cap);
 		return op_error(s, PROTO_ERR_QUOTA, "over %s: %llu bytes, %llu allowed",
 		    bound_why, (unsigned long long)m.size, (unsigned long long)cap);
@@ -433,32 +435,26 @@ op_put(struct store_session *s, const struct frame *req)
 	/* Everything that can fail on our side before the client sends a byte. */
 	(void)partials_expire(c->db, (int64_t)time(NULL) - (int64_t)c->srv->settings.partial_expiry,
 	    unlink_expired, s, &expired);
-	if ((r = open_vault(s)) != 0 || (r = vault_user_key(s->vault, s->user, true, &uk)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
-		ret = op_error(s, PROTO_ERR_INTERNAL, "server key store unavailable");
-		goto out;
-	}
-	vault_user_key_identity(uk, &uid);
-	vault_user_key_recipient(uk, &urc);
+	vault_user_key_identity(s->uk, &uid);
+	vault_user_key_recipient(s->uk, &urc);
 	if ((r = upload_resume(s, &m, &uid, &u, &busy)) != 0) {
-		op_record(s, "put", false, "\"%s\": resume: %s", m.name, ferry_error_detail(r));
+		op_record(s, "put", m.name, false, "resume: %s", ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server storage unavailable");
 		goto out;
 	}
 	if (busy) {
-		op_record(s, "put", false, "\"%s\": refused: an upload of it is in progress",
-		    m.name);
+		op_record(s, "put", m.name, false, "refused: an upload of it is in progress");
 		ret = op_error(s, PROTO_ERR_BUSY, "an upload of \"%s\" is already in progress; "
 		    "try again when it ended", m.name);
 		goto out;
 	}
 	if (u.offset == 0 && (r = upload_create(s, &m, &u)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+		op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server storage unavailable");
 		goto out;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) != 0) {
-		op_record(s, "put", false, "\"%s\": pipe: %s", m.name, strerror(errno));
+		op_record(s, "put", m.name, false, "pipe: %s", strerror(errno));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
 		goto out;
 	}
@@ -496,7 +492,7 @@ op_put(struct store_session *s, const struct frame *req)
 		goto out;
 	}
 	if ((r = stream_job_start(&job, &th)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+		op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server error");
 		goto out;
 	}
@@ -519,8 +515,8 @@ op_put(struct store_session *s, const struct frame *req)
 	/* DATA frames into the pipe until DONE. */
 	for (;;) {
 		if ((r = frame_read(&c->t, FERRY_MAX_FRAME, idle_ms(s), &f)) != 0) {
-			op_record(s, "put", false, "\"%s\": upload cut off after %llu bytes: %s%s",
-			    m.name, (unsigned long long)cnt.received, ferry_error_detail(r),
+			op_record(s, "put", m.name, false, "upload cut off after %llu bytes: %s%s",
+			    (unsigned long long)cnt.received, ferry_error_detail(r),
 			    u.recorded ? "; kept for a resume" : "");
 			u.keep = true;
 			ret = OP_CLOSE;
@@ -529,22 +525,22 @@ op_put(struct store_session *s, const struct frame *req)
 		if (frame_is(&f, PROTO_DONE))
 			break;
 		if (!frame_is(&f, PROTO_DATA) || proto_data_check(f.len) != 0) {
-			op_record(s, "put", false, "\"%s\": unexpected %s frame (%u bytes) in an "
-			    "upload", m.name, f.type, f.len);
+			op_record(s, "put", m.name, false, "unexpected %s frame (%u bytes) in an "
+			    "upload", f.type, f.len);
 			ret = op_error(s, PROTO_ERR_PROTOCOL, "expected DATA or DONE, got %s "
 			    "of %u bytes", f.type, f.len);
 			goto out;
 		}
 		if (!upload_count_add(&cnt, f.payload, f.len)) {
 			if (capped) {
-				op_record(s, "put", false, "\"%s\": over %s (%llu bytes allowed); "
-				    "discarded", m.name, bound_why, (unsigned long long)cap);
+				op_record(s, "put", m.name, false, "over %s (%llu bytes allowed); "
+				    "discarded", bound_why, (unsigned long long)cap);
 				ret = op_error(s, PROTO_ERR_QUOTA, "over %s: more than the %llu "
 				    "bytes allowed; discarded", bound_why,
 				    (unsigned long long)cap);
 			} else {
-				op_record(s, "put", false, "\"%s\": DATA beyond the announced size "
-				    "of %llu bytes; discarded", m.name, (unsigned long long)m.size);
+				op_record(s, "put", m.name, false, "DATA beyond the announced size "
+				    "of %llu bytes; discarded", (unsigned long long)m.size);
 				ret = op_error(s, PROTO_ERR_INTEGRITY, "upload longer than the "
 				    "announced %llu bytes; discarded", (unsigned long long)m.size);
 			}
@@ -572,7 +568,7 @@ op_put(struct store_session *s, const struct frame *req)
 		if (r == 0 && !done.has_sha256)
 			r = ferry_fail(FERRY_ERR_FORMAT, "DONE: SHA-256 missing");
 		if (r != 0) {
-			op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+			op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
 			ret = op_error(s, PROTO_ERR_PROTOCOL, "%s", ferry_error_detail(r));
 			goto out;
 		}
@@ -598,12 +594,12 @@ op_put(struct store_session *s, const struct frame *req)
 	}
 	if (job.result != 0) {
 		if (stream_fault(job.result)) {
-			op_record(s, "put", false, "\"%s\": integrity: %s; discarded", m.name,
+			op_record(s, "put", m.name, false, "integrity: %s; discarded",
 			    job.detail);
 			ret = op_error(s, PROTO_ERR_INTEGRITY, "upload of \"%s\" failed "
 			    "verification: %s; discarded", m.name, job.detail);
 		} else {
-			op_record(s, "put", false, "\"%s\": %s", m.name, job.detail);
+			op_record(s, "put", m.name, false, "%s", job.detail);
 			ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\": %s",
 			    m.name, strstr(job.detail, "No space left") != NULL ?
 			    "storage full" : "storage error");
@@ -616,14 +612,14 @@ op_put(struct store_session *s, const struct frame *req)
 	/* Durable file, then the row. */
 	if (fsync(u.fd) != 0) {
 		r = errno;
-		op_record(s, "put", false, "\"%s\": fsync: %s", m.name, strerror(r));
+		op_record(s, "put", m.name, false, "fsync: %s", strerror(r));
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\": %s", m.name,
 		    r == ENOSPC ? "storage full" : "storage error");
 		goto out;
 	}
 	object_path(s, u.id, false, final, sizeof(final));
 	if (rename(u.tmp, final) != 0 || fsync_dir(c->srv->paths.objects) != 0) {
-		op_record(s, "put", false, "\"%s\": rename: %s", m.name, strerror(errno));
+		op_record(s, "put", m.name, false, "rename: %s", strerror(errno));
 		(void)unlink(final);
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\"", m.name);
 		goto out;
@@ -635,8 +631,8 @@ op_put(struct store_session *s, const struct frame *req)
 	o.size = total;
 	memcpy(o.sha256, done.sha256, sizeof(o.sha256));
 	o.stored = (int64_t)time(NULL);
-	if ((r = objects_put(c->db, s->user, &o, replaced)) != 0) {
-		op_record(s, "put", false, "\"%s\": %s", m.name, ferry_error_detail(r));
+	if ((r = objects_put(c->db, s->user, &s->meta, &o, replaced)) != 0) {
+		op_record(s, "put", m.name, false, "%s", ferry_error_detail(r));
 		unlink_object(s, u.id);
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot record \"%s\"", m.name);
 		goto out;
@@ -647,14 +643,8 @@ op_put(struct store_session *s, const struct frame *req)
 		(void)partials_remove(c->db, u.id);
 	u.recorded = false;
 	unlink_object(s, replaced);
-	rate_text(o.size - u.offset, mono_ms() - start, rate, sizeof(rate));
-	if (u.offset > 0)
-		op_record(s, "put", true, "\"%s\" object %s, resumed at %llu, %s%s", m.name,
-		    u.id, (unsigned long long)u.offset, rate,
-		    replaced[0] != '\0' ? ", replaced the previous one" : "");
-	else
-		op_record(s, "put", true, "\"%s\" object %s, %s%s", m.name, u.id, rate,
-		    replaced[0] != '\0' ? ", replaced the previous one" : "");
+	op_done(s, "put", m.name, u.id, u.offset, o.size - u.offset, start,
+	    replaced[0] != '\0' ? ", replaced the previous one" : "");
 	memset(&stor, 0, sizeof(stor));
 	stor.size = o.size;
 	memcpy(stor.sha256, o.sha256, sizeof(stor.sha256));
@@ -671,6 +661,5 @@ out:
 		close(pipefd[0]);
 	upload_close(s, &u);
 	fbuf_free(cnt.head);
-	vault_user_key_free(uk);
 	return ret;
 }

@@ -96,6 +96,31 @@ static const char *const migrations[] = {
 	"  not_after INTEGER NOT NULL,"
 	"  revoked_at INTEGER NOT NULL);"
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: the names, sizes and digests of stored files sealed under each user's
+	 * metadata key, found by a keyed tag (store/meta.h). Rows stored before wait in
+	 * objects_clear until ferryd serve seals them with the user keys
+	 * (objects_seal_legacy); partial uploads are dropped (their files are swept at the
+	 * next start). */
+	"ALTER TABLE objects RENAME TO objects_clear;"
+	"CREATE TABLE objects ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  tag BLOB NOT NULL,"
+	"  object TEXT NOT NULL UNIQUE,"
+	"  meta BLOB NOT NULL,"
+	"  stored INTEGER NOT NULL,"
+	"  UNIQUE (user_id, tag));"
+	"DROP TABLE partials;"
+	"CREATE TABLE partials ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  tag BLOB NOT NULL,"
+	"  object TEXT NOT NULL UNIQUE,"
+	"  meta BLOB NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (user_id, tag));"
+	"PRAGMA user_version = 5;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,

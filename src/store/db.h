@@ -22,7 +22,7 @@
 #include "util/limits.h"
 
 /* The schema version this code writes; a file with a larger user_version is refused. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 struct db;
 

@@ -18,8 +18,11 @@
 #include <stdint.h>
 
 #include "store/db.h"
+#include "store/meta.h"
 #include "store/objects.h"
 
+/* name and size are sealed in the database like those of objects (store/meta.h): they
+ * are filled only where a metadata key was given. */
 struct db_partial {
 	char name[FERRY_MAX_OBJECT_NAME + 1];
 	char object[OBJECTS_ID_HEX_LEN + 1];   /* DIR/objects/tmp/<object> */
@@ -33,11 +36,12 @@ struct db_partial {
  * its object id is copied to replaced (else replaced[0] = '\0') so that the caller
  * unlinks that temporary file after this returned 0.
  */
-int partials_start(struct db *db, const char *user, const struct db_partial *p,
-    char replaced[OBJECTS_ID_HEX_LEN + 1]);
+int partials_start(struct db *db, const char *user, const struct meta_key *k,
+    const struct db_partial *p, char replaced[OBJECTS_ID_HEX_LEN + 1]);
 
 /* The user's partial upload of name into *out; FERRY_ERR_NOT_FOUND if there is none. */
-int partials_get(struct db *db, const char *user, const char *name, struct db_partial *out);
+int partials_get(struct db *db, const char *user, const struct meta_key *k, const char *name,
+    struct db_partial *out);
 
 /* Set the updated time of the partial upload held in object (0 when it is gone). */
 int partials_touch(struct db *db, const char *object, int64_t now);
@@ -45,13 +49,15 @@ int partials_touch(struct db *db, const char *object, int64_t now);
 /* Forget the partial upload held in object, if it is still recorded (0 when not). */
 int partials_remove(struct db *db, const char *object);
 
-/* Call cb(arg, p) for each of the user's partial uploads; a non-zero return stops. */
-int partials_list_user(struct db *db, const char *user,
+/* Call cb(arg, p) for each of the user's partial uploads (k NULL: object ids and times
+ * only); a non-zero return stops. */
+int partials_list_user(struct db *db, const char *user, const struct meta_key *k,
     int (*cb)(void *arg, const struct db_partial *p), void *arg);
 
 /*
  * Forget every partial upload (of any user) not updated since before, calling cb(arg, p)
- * (may be NULL) for each, so that the caller unlinks its file. The count goes to *n.
+ * (may be NULL; object id and times only) for each, so that the caller unlinks its
+ * file. The count goes to *n.
  */
 int partials_expire(struct db *db, int64_t before,
     void (*cb)(void *arg, const struct db_partial *p), void *arg, unsigned *n);

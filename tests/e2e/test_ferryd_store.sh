@@ -135,7 +135,7 @@ wire_frame_payload "$T/answer" 7 >"$T/ents"
 [ "$(u32_at "$T/ents" 0)" -eq 3 ] || fail "ENTS count $(u32_at "$T/ents" 0)"
 grep -aq 'big file é.bin' "$T/ents" && grep -aq "$NAME_MARKER" "$T/ents" || fail "ENTS names"
 check
-server_log_has "put alice from .*: ok: \"big file é.bin\" object [0-9a-f]{32}, $(file_size "$T/big.bin") bytes"
+server_log_has "put alice from .*: ok: \"big file é.bin\": object [0-9a-f]{32}, $(file_size "$T/big.bin") bytes"
 [ "$(objects | wc -l)" -eq 3 ] || fail "$(objects | wc -l) object files, expected 3"
 for o in $(objects); do
 	[ "$(stat -c %a "$o")" = 600 ] || fail "$o mode $(stat -c %a "$o")"
@@ -146,7 +146,7 @@ check
 
 # Nothing of the content anywhere in the data directory; the names only in the database.
 grep -ra "$MARKER" "$DATA" && fail "plaintext marker found in the data directory"
-grep -ra "$NAME_MARKER" "$DATA/objects" && fail "a file name found in the object files"
+grep -ra "$NAME_MARKER" "$DATA" && fail "a file name found in the data directory"
 grep -ra 'hello' "$DATA/objects" && fail "plaintext found in the object files"
 check
 
@@ -278,7 +278,7 @@ printf 'second version\n' >"$T/v2.txt"
 { f_upload "$NAME_MARKER.txt" "$T/v2.txt"; f_empty LIST; } >"$T/in"
 session alice "$T/in"
 expect_types "OFST STOR ENTS"
-server_log_has "put alice from .*: ok: \"$NAME_MARKER.txt\" .*replaced the previous one"
+server_log_has "put alice from .*: ok: \"$NAME_MARKER.txt\": .*replaced the previous one"
 [ "$(objects | wc -l)" -eq 3 ] || fail "the replaced object file was not removed"
 [ "$(ents_count 3)" -eq 3 ] || fail "replacing a name changed the count"
 check
@@ -302,7 +302,7 @@ flip_bit "$obj" 40                        # inside the header: the server notice
 session alice "$T/in"
 expect_types "FILE ERRR ENTS"
 errr 2 12 "damaged"
-server_log_has "get alice from .*: failed: \"damaged\" \(object [0-9a-f]{32}\): stored object damaged"
+server_log_has "get alice from .*: failed: \"damaged\": \(object [0-9a-f]{32}\): stored object damaged"
 cp "$T/obj.good" "$obj"
 flip_bit "$obj" $(( $(file_size "$obj") - 5 ))   # in the payload: passed on, the client notices
 { f_name GETF damaged; } >"$T/in"

@@ -81,8 +81,9 @@ if [ "$HAVE_SQLITE" = 1 ]; then
 	# mid-way leaves them).
 	PART_OBJ=0123456789abcdef0123456789abcdef
 	head -c 5000 /dev/urandom >"$DATA/objects/tmp/$PART_OBJ"
-	sql "INSERT INTO partials (user_id, name, object, size, started, updated) VALUES
-		($ALICE_ID, 'half', '$PART_OBJ', 9000000, strftime('%s','now'),
+	# (name and size are sealed: random bytes stand in, user delete needs no key)
+	sql "INSERT INTO partials (user_id, tag, object, meta, started, updated) VALUES
+		($ALICE_ID, randomblob(32), '$PART_OBJ', randomblob(80), strftime('%s','now'),
 		strftime('%s','now'))" || fail "cannot record a partial upload"
 	check
 else

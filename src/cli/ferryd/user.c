@@ -17,6 +17,7 @@
 #include "server/settings.h"
 #include "store/account.h"
 #include "store/db.h"
+#include "store/meta.h"
 #include "store/objects.h"
 #include "store/partials.h"
 #include "store/vault.h"
@@ -384,13 +385,12 @@ struct del_counts {
  */
 static int
 delete_objects(struct db *db, const struct datadir *d, const char *user,
-    struct del_counts *c)
+    const struct meta_key *k, struct del_counts *c)
 {
-	char removed[OBJECTS_ID_HEX_LEN + 1];
 	struct del_list l = { 0 };
 	int r;
 
-	if ((r = objects_list(db, user, collect_object, &l)) != 0)
+	if ((r = objects_list(db, user, k, collect_object, &l)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++)
 		if ((r = unlink_object(d->objects, l.v[i].object)) != 0)
@@ -398,17 +398,12 @@ delete_objects(struct db *db, const struct datadir *d, const char *user,
 	if (l.n > 0 && (r = sync_dir(d->objects)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
-		r = objects_delete(db, user, l.v[i].name, removed);
-		if (r == FERRY_ERR_NOT_FOUND) {	/* removed meanwhile by the user's session */
+		r = objects_delete_object(db, user, l.v[i].object);
+		if (r == FERRY_ERR_NOT_FOUND) {	/* removed or replaced meanwhile by a session */
 			r = 0;
 			continue;
 		}
 		if (r != 0)
-			goto out;
-		/* Replaced by a put that committed meanwhile: that file goes too. */
-		if (strcmp(removed, l.v[i].object) != 0 &&
-		    ((r = unlink_object(d->objects, removed)) != 0 ||
-		    (r = sync_dir(d->objects)) != 0))
 			goto out;
 		c->objects++;
 		c->bytes += l.v[i].size;
@@ -426,7 +421,7 @@ delete_partials(struct db *db, const struct datadir *d, const char *user,
 	struct del_list l = { 0 };
 	int r;
 
-	if ((r = partials_list_user(db, user, collect_partial, &l)) != 0)
+	if ((r = partials_list_user(db, user, NULL, collect_partial, &l)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++)
 		if ((r = unlink_object(d->objects_tmp, l.v[i].object)) != 0)
@@ -445,19 +440,31 @@ out:
 
 /* Crypto-erase the user's key; none (a previous run erased it) is fine. */
 static int
-delete_key(struct db *db, const struct datadir *d, const char *user, struct del_counts *c)
+delete_key(struct vault *v, const char *user, struct del_counts *c)
 {
-	struct vault *v = NULL;
 	int r;
 
-	if ((r = vault_open(d->dir, db, &v)) != 0)
-		return r;
 	r = vault_user_key_delete(v, user);
 	if (r == 0)
 		c->key_erased = true;
 	else if (r == FERRY_ERR_NOT_FOUND)
 		r = 0;
-	vault_free(v);
+	return r;
+}
+
+/* The user's metadata key into *k if the user key still exists (*have). */
+static int
+user_meta_key(struct vault *v, const char *user, struct meta_key *k, bool *have)
+{
+	struct vault_user_key *uk = NULL;
+	int r;
+
+	*have = false;
+	if ((r = vault_user_key(v, user, false, &uk)) == FERRY_ERR_NOT_FOUND)
+		return 0;
+	if (r == 0 && (r = meta_key_derive(uk, k)) == 0)
+		*have = true;
+	vault_user_key_free(uk);
 	return r;
 }
 
@@ -466,7 +473,7 @@ delete_key(struct db *db, const struct datadir *d, const char *user, struct del_
  * "yes", FERRY_ERR_USAGE without a terminal, or another error.
  */
 static int
-confirm_delete(const struct user_args *a, struct db *db)
+confirm_delete(const struct user_args *a, struct db *db, const struct meta_key *k)
 {
 	struct del_list objs = { 0 }, parts = { 0 };
 	uint64_t bytes = 0;
@@ -479,8 +486,8 @@ confirm_delete(const struct user_args *a, struct db *db)
 	if (!isatty(STDIN_FILENO))
 		return ferry_fail(FERRY_ERR_USAGE, "user delete: standard input is not a terminal "
 		    "to confirm on; give --yes to delete user %s", a->name);
-	if ((r = objects_list(db, a->name, collect_object, &objs)) != 0 ||
-	    (r = partials_list_user(db, a->name, collect_partial, &parts)) != 0 ||
+	if ((r = objects_list(db, a->name, k, collect_object, &objs)) != 0 ||
+	    (r = partials_list_user(db, a->name, NULL, collect_partial, &parts)) != 0 ||
 	    (r = db_cert_count_valid(db, a->name, (int64_t)time(NULL), &certs)) != 0)
 		goto out;
 	for (size_t i = 0; i < objs.n; i++)
@@ -515,8 +522,11 @@ delete_user(int argc, char **argv)
 	struct datadir d = { 0 };
 	struct db_user u;
 	struct db *db = NULL;
+	struct vault *v = NULL;
+	struct meta_key k = { { 0 }, { 0 } };
 	char detail[200];
-	size_t late = 0;
+	size_t late = 0, sealed;
+	bool have_key = false;
 	int64_t now;
 	int r, ret;
 
@@ -532,7 +542,12 @@ delete_user(int argc, char **argv)
 			r = ferry_fail(r, "no user %s", a.name);
 		goto out;
 	}
-	if ((r = confirm_delete(&a, db)) > 0) {
+	/* Files stored before schema 5 are sealed first, so that they are found below. */
+	if ((r = vault_open(d.dir, db, &v)) != 0 ||
+	    (r = objects_seal_legacy(db, v, &sealed)) != 0 ||
+	    (r = user_meta_key(v, a.name, &k, &have_key)) != 0)
+		goto out;
+	if ((r = confirm_delete(&a, db, have_key ? &k : NULL)) > 0) {
 		fprintf(stderr, "%s: user %s not deleted (the answer was not \"yes\")\n",
 		    cli_progname(), a.name);
 		r = 0;
@@ -547,9 +562,9 @@ delete_user(int argc, char **argv)
 	    (r = datadir_crl_rebuild(&d, db, &c.crl_total)) != 0)
 		goto out;
 	for (int round = 0;; round++) {
-		if ((r = delete_objects(db, &d, a.name, &c)) != 0 ||
+		if ((r = delete_objects(db, &d, a.name, have_key ? &k : NULL, &c)) != 0 ||
 		    (r = delete_partials(db, &d, a.name, &c)) != 0 ||
-		    (r = delete_key(db, &d, a.name, &c)) != 0)
+		    (r = delete_key(v, a.name, &c)) != 0)
 			goto out;
 		r = account_delete(db, a.name, (int64_t)time(NULL), &late);
 		if (r != FERRY_ERR_EXISTS || round + 1 == DELETE_ROUNDS)
@@ -586,6 +601,8 @@ out:
 	if (r != 0)
 		ret = cli_error(r);
 	OPENSSL_cleanse(&u, sizeof(u));
+	meta_key_clear(&k);
+	vault_free(v);
 	db_close(db);
 	datadir_free(&d);
 	ferryd_paths_free(&a.paths);

@@ -18,11 +18,15 @@
 
 #include "store/account.h"
 #include "store/db.h"
+#include "store/meta.h"
 #include "store/objects.h"
 #include "store/partials.h"
 #include "store/vault.h"
 #include "testutil.h"
 #include "util/err.h"
+
+/* The metadata key every test row is sealed under. */
+static struct meta_key K = { { 1, 2, 3 }, { 4, 5, 6 } };
 
 #define HASH "scrypt$15$8$1$00000000000000000000000000000000$" \
 	"1111111111111111111111111111111111111111111111111111111111111111"
@@ -187,9 +191,9 @@ test_put_get(void **state)
 	struct db_object o, g;
 
 	make_object(&o, "report.pdf", 12345, 1);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 	assert_string_equal(replaced, "");
-	assert_int_equal(objects_get(f->db, "alice", "report.pdf", &g), 0);
+	assert_int_equal(objects_get(f->db, "alice", &K, "report.pdf", &g), 0);
 	assert_string_equal(g.name, "report.pdf");
 	assert_string_equal(g.object, o.object);
 	assert_true(g.size == 12345);
@@ -197,21 +201,21 @@ test_put_get(void **state)
 	assert_int_equal(g.stored, o.stored);
 
 	/* Not found: another name, another user, an unknown user. */
-	assert_int_equal(objects_get(f->db, "alice", "other", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_get(f->db, "alice", &K, "other", &g), FERRY_ERR_NOT_FOUND);
 	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_NOT_FOUND), "other"));
-	assert_int_equal(objects_get(f->db, "bob", "report.pdf", &g), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_get(f->db, "nobody", "report.pdf", &g), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_put(f->db, "nobody", &o, replaced), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_put(f->db, "../x", &o, replaced), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_get(f->db, "bob", &K, "report.pdf", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_get(f->db, "nobody", &K, "report.pdf", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_put(f->db, "nobody", &K, &o, replaced), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_put(f->db, "../x", &K, &o, replaced), FERRY_ERR_NOT_FOUND);
 
 	/* Bad names and ids are refused. */
-	assert_int_equal(objects_get(f->db, "alice", "a/b", &g), FERRY_ERR_USAGE);
+	assert_int_equal(objects_get(f->db, "alice", &K, "a/b", &g), FERRY_ERR_USAGE);
 	make_object(&o, "../etc", 1, 2);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), FERRY_ERR_USAGE);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), FERRY_ERR_USAGE);
 	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_USAGE), "'/'"));
 	make_object(&o, "fine", 1, 2);
 	snprintf(o.object, sizeof(o.object), "%s", "../../etc/passwd");
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), FERRY_ERR_USAGE);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), FERRY_ERR_USAGE);
 	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects"), 1);
 }
 
@@ -226,16 +230,16 @@ test_replace(void **state)
 	make_object(&o1, "notes", 10, 1);
 	make_object(&o2, "notes", 20, 2);
 	make_object(&b1, "notes", 30, 3);
-	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), 0);
-	assert_int_equal(objects_put(f->db, "bob", &b1, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o1, replaced), 0);
+	assert_int_equal(objects_put(f->db, "bob", &K, &b1, replaced), 0);
 	assert_string_equal(replaced, "");
-	assert_int_equal(objects_put(f->db, "alice", &o2, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o2, replaced), 0);
 	assert_string_equal(replaced, o1.object);
-	assert_int_equal(objects_get(f->db, "alice", "notes", &g), 0);
+	assert_int_equal(objects_get(f->db, "alice", &K, "notes", &g), 0);
 	assert_string_equal(g.object, o2.object);
 	assert_true(g.size == 20);
 	/* bob's object of the same name is untouched. */
-	assert_int_equal(objects_get(f->db, "bob", "notes", &g), 0);
+	assert_int_equal(objects_get(f->db, "bob", &K, "notes", &g), 0);
 	assert_string_equal(g.object, b1.object);
 	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects"), 2);
 
@@ -251,12 +255,12 @@ test_replace(void **state)
 	/* The same object id cannot be recorded twice. */
 	make_object(&o1, "other", 1, 4);
 	memcpy(o1.object, o2.object, sizeof(o1.object));
-	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), FERRY_ERR_DB);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o1, replaced), FERRY_ERR_DB);
 	assert_string_equal(replaced, "");
-	assert_int_equal(objects_get(f->db, "alice", "other", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_get(f->db, "alice", &K, "other", &g), FERRY_ERR_NOT_FOUND);
 	/* ... and the failed transaction left nothing open: the next put works. */
 	make_object(&o1, "other", 1, 4);
-	assert_int_equal(objects_put(f->db, "alice", &o1, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o1, replaced), 0);
 }
 
 struct collected {
@@ -289,16 +293,16 @@ test_list_delete(void **state)
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		make_object(&o, names[i], i, (uint8_t)i);
-		assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+		assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 		if (strcmp(names[i], "a") == 0)
 			memcpy(a_id, o.object, sizeof(a_id));
 	}
 	make_object(&o, "bob's", 1, 9);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
 
 	/* Bytewise name order, only alice's. */
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(objects_list(f->db, "alice", collect, &c), 0);
+	assert_int_equal(objects_list(f->db, "alice", &K, collect, &c), 0);
 	assert_int_equal(c.n, 5);
 	assert_string_equal(c.names[0], "B");
 	assert_string_equal(c.names[1], "a");
@@ -307,26 +311,26 @@ test_list_delete(void **state)
 	assert_string_equal(c.names[4], "\xc3\xa9t\xc3\xa9");
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 2;
-	assert_int_equal(objects_list(f->db, "alice", collect, &c), 42);
+	assert_int_equal(objects_list(f->db, "alice", &K, collect, &c), 42);
 	assert_int_equal(c.n, 2);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(objects_list(f->db, "bob", collect, &c), 0);
+	assert_int_equal(objects_list(f->db, "bob", &K, collect, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.names[0], "bob's");
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(objects_list(f->db, "nobody", collect, &c), 0);
+	assert_int_equal(objects_list(f->db, "nobody", &K, collect, &c), 0);
 	assert_int_equal(c.n, 0);
 
 	/* Delete: only the owner's, and the object id is handed back. */
-	assert_int_equal(objects_delete(f->db, "bob", "a", removed), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_delete(f->db, "bob", &K, "a", removed), FERRY_ERR_NOT_FOUND);
 	assert_string_equal(removed, "");
-	assert_int_equal(objects_delete(f->db, "alice", "a", removed), 0);
+	assert_int_equal(objects_delete(f->db, "alice", &K, "a", removed), 0);
 	assert_string_equal(removed, a_id);
-	assert_int_equal(objects_get(f->db, "alice", "a", &g), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_delete(f->db, "alice", "a", removed), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_delete(f->db, "alice", "..", removed), FERRY_ERR_USAGE);
+	assert_int_equal(objects_get(f->db, "alice", &K, "a", &g), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_delete(f->db, "alice", &K, "a", removed), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_delete(f->db, "alice", &K, "..", removed), FERRY_ERR_USAGE);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(objects_list(f->db, "alice", collect, &c), 0);
+	assert_int_equal(objects_list(f->db, "alice", &K, collect, &c), 0);
 	assert_int_equal(c.n, 4);
 }
 
@@ -338,49 +342,49 @@ test_usage(void **state)
 	struct db_object o;
 	uint64_t n = 99;
 
-	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &n), 0);
 	assert_true(n == 0);
 	make_object(&o, "a", 1000, 1);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 	make_object(&o, "b", 2500, 2);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 	make_object(&o, "c", 7, 3);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
 	make_object(&o, "empty", 0, 4);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
-	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &n), 0);
 	assert_true(n == 3500);
-	assert_int_equal(objects_usage(f->db, "bob", &n), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &K, &n), 0);
 	assert_true(n == 7);
 	/* A replaced object counts with its new size, a deleted one not at all. */
 	make_object(&o, "a", 10, 5);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
-	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &n), 0);
 	assert_true(n == 2510);
-	assert_int_equal(objects_delete(f->db, "alice", "b", removed), 0);
-	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_int_equal(objects_delete(f->db, "alice", &K, "b", removed), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &n), 0);
 	assert_true(n == 10);
 	/* Unknown or invalid users. */
 	n = 99;
-	assert_int_equal(objects_usage(f->db, "nobody", &n), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_usage(f->db, "nobody", &K, &n), FERRY_ERR_NOT_FOUND);
 	assert_true(n == 0);
-	assert_int_equal(objects_usage(f->db, "../x", &n), FERRY_ERR_NOT_FOUND);
-	assert_int_equal(objects_usage(f->db, NULL, &n), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_usage(f->db, "../x", &K, &n), FERRY_ERR_NOT_FOUND);
+	assert_int_equal(objects_usage(f->db, NULL, &K, &n), FERRY_ERR_NOT_FOUND);
 	/* Sizes near the limit: the largest sum is exact, an overflowing one an error. */
-	make_object(&o, "h1", (uint64_t)1 << 62, 6);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
-	make_object(&o, "h2", ((uint64_t)1 << 62) - 8, 7);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
-	assert_int_equal(objects_usage(f->db, "bob", &n), 0);
-	assert_true(n == (uint64_t)INT64_MAX);
+	make_object(&o, "h1", UINT64_MAX - 7 - 100, 6);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
+	make_object(&o, "h2", 100, 7);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &K, &n), 0);
+	assert_true(n == UINT64_MAX);
 	make_object(&o, "h3", 1, 8);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
-	assert_int_equal(objects_usage(f->db, "bob", &n), FERRY_ERR_DB);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &K, &n), FERRY_ERR_DB);
 	assert_true(n == 0);
-	/* Usable inside a caller's transaction (one statement, no BEGIN of its own). */
+	/* Usable inside a caller's transaction (no BEGIN of its own). */
 	assert_int_equal(sqlite3_exec(db_sqlite(f->db), "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
-	assert_int_equal(objects_usage(f->db, "alice", &n), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &n), 0);
 	assert_true(n == 10);
 	assert_int_equal(sqlite3_exec(db_sqlite(f->db), "ROLLBACK", NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -441,13 +445,13 @@ test_account_delete(void **state)
 	vault_user_key_free(k);
 	k = NULL;
 	make_object(&o, "x", 100, 1);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "half");
 	assert_int_equal(objects_new_id(p.object), 0);
 	p.size = 5000;
 	p.started = p.updated = 1600;
-	assert_int_equal(partials_start(f->db, "alice", &p, replaced), 0);
+	assert_int_equal(partials_start(f->db, "alice", &K, &p, replaced), 0);
 
 	/* Refused, and nothing changed, while an object or a partial upload is left. */
 	ferry_error_clear();
@@ -455,7 +459,7 @@ test_account_delete(void **state)
 	assert_string_equal(ferry_error_detail(FERRY_ERR_EXISTS),
 	    "user alice still has 1 stored file and 1 partial upload");
 	assert_true(n == 0);
-	assert_int_equal(objects_delete(f->db, "alice", "x", removed), 0);
+	assert_int_equal(objects_delete(f->db, "alice", &K, "x", removed), 0);
 	assert_int_equal(account_delete(f->db, "alice", 2000, &n), FERRY_ERR_EXISTS);
 	assert_string_equal(ferry_error_detail(FERRY_ERR_EXISTS),
 	    "user alice still has 0 stored files and 1 partial upload");
@@ -489,7 +493,7 @@ test_account_delete(void **state)
 	assert_int_equal(vault_user_key(v, "bob", false, &k), 0);
 	vault_user_key_free(k);
 	k = NULL;
-	assert_int_equal(objects_usage(f->db, "bob", &bytes), 0);
+	assert_int_equal(objects_usage(f->db, "bob", &K, &bytes), 0);
 
 	/* Again: no such user. Invalid names likewise. */
 	assert_int_equal(account_delete(f->db, "alice", 2100, &n), FERRY_ERR_NOT_FOUND);
@@ -498,9 +502,9 @@ test_account_delete(void **state)
 
 	/* The name again: an empty account with no key and no certificates. */
 	assert_int_equal(db_user_add(f->db, "alice", HASH), 0);
-	assert_int_equal(objects_usage(f->db, "alice", &bytes), 0);
+	assert_int_equal(objects_usage(f->db, "alice", &K, &bytes), 0);
 	assert_true(bytes == 0);
-	assert_int_equal(objects_list(f->db, "alice", count_listed, &listed), 0);
+	assert_int_equal(objects_list(f->db, "alice", &K, count_listed, &listed), 0);
 	assert_int_equal(listed, 0);
 	assert_int_equal(vault_user_key(v, "alice", false, &k), FERRY_ERR_NOT_FOUND);
 	assert_int_equal(db_cert_count_valid(f->db, "alice", 2200, &valid), 0);
@@ -523,9 +527,9 @@ test_cascade(void **state)
 	struct db_object o;
 
 	make_object(&o, "x", 1, 1);
-	assert_int_equal(objects_put(f->db, "alice", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
 	make_object(&o, "y", 1, 2);
-	assert_int_equal(objects_put(f->db, "bob", &o, replaced), 0);
+	assert_int_equal(objects_put(f->db, "bob", &K, &o, replaced), 0);
 	db_close(f->db);
 	f->db = NULL;
 	raw_exec(f->path, "PRAGMA foreign_keys = ON; DELETE FROM users WHERE name = 'alice'");
@@ -541,32 +545,84 @@ test_migration_and_damage(void **state)
 	struct fixture *f = *state;
 	char path[600];
 	struct db *db = NULL;
-	struct db_object g;
+	struct db_object g, o;
+	char replaced[OBJECTS_ID_HEX_LEN + 1];
 	int v = 0;
 
 	/* Make a schema-2 file: a current one without the tables of versions 3 and up. */
 	snprintf(path, sizeof(path), "%s/old.db", f->dir);
 	assert_int_equal(db_open(path, &db), 0);
 	db_close(db);
-	raw_exec(path, "DROP TABLE objects; DROP TABLE IF EXISTS partials; "
-	    "DROP TABLE IF EXISTS retired_certs; PRAGMA user_version = 2;");
+	raw_exec(path, "DROP TABLE objects; DROP TABLE IF EXISTS objects_clear; "
+	    "DROP TABLE IF EXISTS partials; DROP TABLE IF EXISTS retired_certs; "
+	    "PRAGMA user_version = 2;");
 	assert_int_equal(raw_count(path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 0);
 	assert_int_equal(db_open(path, &db), 0);
 	assert_int_equal(db_schema_version(db, &v), 0);
 	assert_int_equal(v, DB_SCHEMA_VERSION);
-	assert_true(v >= 3);
+	assert_true(v >= 5);
 	db_close(db);
 	assert_int_equal(raw_count(path,
 	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
 
-	/* A row whose object id is not an id (tampered database) is refused. */
-	raw_exec(f->path, "INSERT INTO objects (user_id, name, object, size, sha256, stored) "
-	    "SELECT id, 'evil', '../../x', 1, zeroblob(32), 0 FROM users WHERE name = 'alice'");
-	assert_int_equal(objects_get(f->db, "alice", "evil", &g), FERRY_ERR_DB);
-	raw_exec(f->path, "UPDATE objects SET object = '0123456789abcdef0123456789abcdef', "
-	    "sha256 = zeroblob(31) WHERE name = 'evil'");
-	assert_int_equal(objects_get(f->db, "alice", "evil", &g), FERRY_ERR_DB);
+	/* Tampered rows are refused on read: an object id that is not one, a row moved to
+	 * another object id (the sealed metadata is bound to it), an altered seal. */
+	make_object(&o, "evil", 5, 9);
+	assert_int_equal(objects_put(f->db, "alice", &K, &o, replaced), 0);
+	raw_exec(f->path, "UPDATE objects SET object = '../../x'");
+	assert_int_equal(objects_get(f->db, "alice", &K, "evil", &g), FERRY_ERR_DB);
+	raw_exec(f->path, "UPDATE objects SET object = '0123456789abcdef0123456789abcdef'");
+	assert_int_equal(objects_get(f->db, "alice", &K, "evil", &g), FERRY_ERR_DB);
+	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_DB), "does not open"));
+	raw_exec(f->path, "UPDATE objects SET object = '" "0909090909090909" "0909090909090909" "', "
+	    "meta = zeroblob(length(meta))");
+	assert_int_equal(objects_get(f->db, "alice", &K, "evil", &g), FERRY_ERR_DB);
+	/* Another key finds nothing (the tag differs). */
+	{
+		struct meta_key other = { { 9 }, { 9 } };
+
+		assert_int_equal(objects_get(f->db, "alice", &other, "evil", &g),
+		    FERRY_ERR_NOT_FOUND);
+	}
+}
+
+/* Rows stored before schema 5 (names in clear, table objects_clear) are sealed with the
+ * users' keys by objects_seal_legacy, which then drops the table; nothing of the name is
+ * left in the database file. */
+static void
+test_seal_legacy(void **state)
+{
+	struct fixture *f = *state;
+	struct vault *v = NULL;
+	struct vault_user_key *uk = NULL;
+	struct meta_key k;
+	struct db_object g;
+	size_t n = 99;
+
+	assert_int_equal(raw_count(f->path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects_clear'"), 1);
+	raw_exec(f->path, "INSERT INTO objects_clear (user_id, name, object, size, sha256, "
+	    "stored) SELECT id, 'legacy-secret-name.txt', '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a', 77, "
+	    "zeroblob(32), 1234 FROM users WHERE name = 'alice'");
+	assert_int_equal(vault_open(f->dir, f->db, &v), 0);
+	assert_int_equal(objects_seal_legacy(f->db, v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(raw_count(f->path,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'objects_clear'"), 0);
+	assert_int_equal(vault_user_key(v, "alice", false, &uk), 0);
+	assert_int_equal(meta_key_derive(uk, &k), 0);
+	assert_int_equal(objects_get(f->db, "alice", &k, "legacy-secret-name.txt", &g), 0);
+	assert_true(g.size == 77 && g.stored == 1234);
+	assert_string_equal(g.object, "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a");
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM objects WHERE "
+	    "instr(CAST(meta AS TEXT), 'legacy') > 0"), 0);
+	/* Nothing left to do the second time. */
+	assert_int_equal(objects_seal_legacy(f->db, v, &n), 0);
+	assert_int_equal(n, 0);
+	meta_key_clear(&k);
+	vault_user_key_free(uk);
+	vault_free(v);
 }
 
 int
@@ -582,6 +638,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_account_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_and_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seal_legacy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
