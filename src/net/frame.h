@@ -78,8 +78,10 @@ int frame_read(const struct frame_transport *t, uint32_t max_len, int timeout_ms
     struct frame *f);
 
 /*
- * Write one frame (single transport write of header + payload). Returns 0 or the error of
- * frame_encode / the transport.
+ * Write one frame: the header with the first 16 KiB of the payload in one transport write,
+ * the rest (if any) straight from payload in a second one, with no copy of it; timeout_ms
+ * bounds both together. Returns 0, FERRY_ERR_USAGE (as frame_encode) or the transport's
+ * error.
  */
 int frame_write(const struct frame_transport *t, const char *type, const void *payload,
     size_t len, int timeout_ms);

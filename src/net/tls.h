@@ -8,7 +8,10 @@
  * name or IP address against the host it dialled.
  *
  * All I/O uses non-blocking sockets and poll(): each call takes timeout_ms, which bounds
- * the whole call (-1 waits indefinitely). A timed-out call fails with FERRY_ERR_TIMEOUT
+ * the whole call (-1 waits indefinitely). For bulk transfers, reads take whatever the
+ * socket holds (OpenSSL read-ahead) and the records of one tls_write() are sent in large
+ * pieces; tls_write() returns only once all of them are handed to the kernel. Sockets have
+ * TCP_NODELAY: a small frame after a large one goes out at once. A timed-out call fails with FERRY_ERR_TIMEOUT
  * (tls_conn_timed_out() also says so afterwards). SIGPIPE is never raised by these
  * functions. Every failure records a detail naming the peer and the reason.
  */

@@ -797,6 +797,148 @@ test_use_identity(void **state)
 	SSL_CTX_free(ctx);
 }
 
+/* ---- bulk transfers: the socket BIO's write buffer and read-ahead ------------------- */
+
+/* Frame sizes around TLS record (16 KiB) and BIO buffer (256 KiB) boundaries. */
+static const size_t bulk_sizes[] = { 1, 16384 - 8, 16384 - 7, 16384 + 1, 262144,
+	262144 + 3, 300000, FERRY_MAX_DATA_PAYLOAD, FERRY_MAX_DATA_PAYLOAD, 5 };
+#define BULK_N (sizeof(bulk_sizes) / sizeof(bulk_sizes[0]))
+
+static void
+bulk_fill(uint8_t *p, size_t n, size_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 131u + seed * 7u) >> 3);
+}
+
+/*
+ * Server: echo each frame back, starting to read each one late so that the client finds
+ * the socket full; or (silent) read nothing for 2 s, so that the client's write times out.
+ */
+static void
+bulk_child(SSL_CTX *ctx, int lfd, int wfd, int silent)
+{
+	struct tls_conn *c = NULL;
+	struct frame_transport t;
+	struct result res;
+	struct frame f;
+	int fd;
+
+	memset(&res, 0, sizeof(res));
+	fd = accept(lfd, NULL, NULL);
+	res.accept_rc = fd < 0 ? FERRY_ERR_IO : tls_accept(ctx, fd, 5000, &c);
+	if (res.accept_rc != 0)
+		goto out;
+	tls_conn_transport(c, &t);
+	if (silent) {
+		sleep(2);
+		goto out;
+	}
+	for (size_t i = 0; i < BULK_N; i++) {
+		usleep(20000); /* let the client find the socket full */
+		if ((res.read_rc = frame_read(&t, FERRY_MAX_FRAME, 10000, &f)) != 0)
+			break;
+		if ((res.read_rc = frame_write(&t, "ECHO", f.payload, f.len, 10000)) != 0) {
+			frame_clear(&f);
+			break;
+		}
+		frame_clear(&f);
+	}
+	if (res.read_rc != 0)
+		snprintf(res.detail, sizeof(res.detail), "%s", ferry_error_detail(res.read_rc));
+out:
+	tls_conn_free(c);
+	if (write(wfd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		_exit(2);
+	_exit(0);
+}
+
+static void
+bulk_server_start(struct server *s, int silent)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	SSL_CTX *sctx;
+	int p[2];
+
+	assert_int_equal(tls_server_ctx_new(P.srv, P.srv_key, P.ca, &sctx), 0);
+	assert_int_equal(tls_listen("127.0.0.1:0", &s->listen_fd), 0);
+	assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	assert_int_equal(pipe(p), 0);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		close(p[0]);
+		bulk_child(sctx, s->listen_fd, p[1], silent);
+	}
+	close(p[1]);
+	s->pipe_r = p[0];
+	SSL_CTX_free(sctx);
+}
+
+static void
+test_bulk_frames(void **state)
+{
+	SSL_CTX *ctx = client_ctx(P.ca, NULL, NULL);
+	struct frame_transport t;
+	struct tls_conn *c;
+	struct server s;
+	struct result res;
+	struct frame f;
+	uint8_t *buf = malloc(FERRY_MAX_DATA_PAYLOAD);
+	int sndbuf = 32 * 1024;
+
+	(void)state;
+	assert_non_null(buf);
+	bulk_server_start(&s, 0);
+	assert_int_equal(tls_connect(ctx, s.addr, 5000, &c), 0);
+	/* A small send buffer: most sends of the BIO's buffer go out in part. */
+	assert_int_equal(setsockopt(tls_conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)), 0);
+	tls_conn_transport(c, &t);
+	for (size_t i = 0; i < BULK_N; i++) {
+		bulk_fill(buf, bulk_sizes[i], i);
+		assert_int_equal(frame_write(&t, "DATA", buf, bulk_sizes[i], 10000), 0);
+		assert_int_equal(frame_read(&t, FERRY_MAX_FRAME, 10000, &f), 0);
+		assert_string_equal(f.type, "ECHO");
+		assert_int_equal(f.len, bulk_sizes[i]);
+		assert_memory_equal(f.payload, buf, bulk_sizes[i]);
+		frame_clear(&f);
+	}
+	tls_conn_free(c);
+	server_wait(&s, &res);
+	assert_int_equal(res.accept_rc, 0);
+	assert_int_equal(res.read_rc, 0);
+	free(buf);
+	SSL_CTX_free(ctx);
+}
+
+/* A peer that never reads: a large write times out within its bound and breaks the
+ * connection (part of a record may be out). */
+static void
+test_bulk_write_times_out(void **state)
+{
+	SSL_CTX *ctx = client_ctx(P.ca, NULL, NULL);
+	struct tls_conn *c;
+	struct server s;
+	struct result res;
+	uint8_t *buf = calloc(1, 8u << 20);
+
+	(void)state;
+	assert_non_null(buf);
+	bulk_server_start(&s, 1);
+	assert_int_equal(tls_connect(ctx, s.addr, 5000, &c), 0);
+	assert_int_equal(tls_write(c, buf, 8u << 20, 300), FERRY_ERR_TIMEOUT);
+	assert_true(tls_conn_timed_out(c));
+	assert_int_equal(tls_write(c, "x", 1, 300), FERRY_ERR_IO);
+	tls_conn_free(c);
+	server_wait(&s, &res);
+	assert_int_equal(res.accept_rc, 0);
+	free(buf);
+	SSL_CTX_free(ctx);
+}
+
 int
 main(void)
 {
@@ -821,6 +963,8 @@ main(void)
 		cmocka_unit_test(test_listen_in_use),
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_use_identity),
+		cmocka_unit_test(test_bulk_frames),
+		cmocka_unit_test(test_bulk_write_times_out),
 	};
 
 	return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
