@@ -6,7 +6,8 @@
 #   make asan       the whole test suite again under AddressSanitizer + UBSan, built with
 #                   clang (build-asan/), so CI covers both compilers
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS (build-fuzz/)
-#   make bench      encryption throughput and memory next to age, gpg and openssl
+#   make bench      encryption and transfer throughput and memory next to age, gpg, openssl,
+#                   scp, sftp and FTPS
 #   make run        initialise a data directory once (.ferry-run/data), print the commands
 #                   to add a user and enrol, and run ferryd serve on 127.0.0.1:4433
 #   make clean      remove the build directories and the demo's scratch directory
@@ -55,6 +56,7 @@ bench:
 	$(DEPS) bench
 	$(MAKE) build
 	bench/encrypt.sh build/ferry
+	bench/transfer.sh build/ferry
 
 run:
 	$(DEPS) build

@@ -22,7 +22,13 @@ pkgs_test="$pkgs_build tshark sqlite3"
 pkgs_asan="$pkgs_test clang libclang-rt-dev"
 # clang does not pull in the compiler-rt archives (libFuzzer, ASan) without recommends.
 pkgs_fuzz="$pkgs_build clang libclang-rt-dev llvm"
-pkgs_bench="$pkgs_build age gnupg"
+# bench/encrypt.sh compares with age and gpg; bench/transfer.sh with scp/sftp against a
+# private sshd and with FTPS (curl) against a private vsftpd.
+pkgs_bench="$pkgs_build age gnupg openssh-client openssh-server vsftpd curl"
+# Packages whose installation starts a system service listening on every address. The
+# benchmarks run private instances on 127.0.0.1 instead, so these are installed with a
+# temporary policy-rc.d that keeps the service from being started (see invoke-rc.d(8)).
+pkgs_with_service="openssh-server vsftpd"
 
 usage() {
 	echo "usage: $0 [build|test|asan|fuzz|bench|all]..." >&2
@@ -66,9 +72,25 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	hold_services=0
+	for pkg in "${missing[@]}"; do
+		case " $pkgs_with_service " in *" $pkg "*) hold_services=1 ;; esac
+	done
+	if [ "$hold_services" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+		"${sudo[@]}" sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d &&
+		    chmod 755 /usr/sbin/policy-rc.d'
+		trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+		echo "install-deps: not starting the system services of: $pkgs_with_service"
+	else
+		hold_services=0
+	fi
 	"${sudo[@]}" apt-get update -q
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -q --no-install-recommends "${missing[@]}"
+	if [ "$hold_services" = 1 ]; then
+		"${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+		trap - EXIT
+	fi
 fi
 
 # The fuzz group is only useful if clang can actually link a libFuzzer target.
