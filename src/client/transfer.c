@@ -703,7 +703,7 @@ keep_prefix(int out_fd, uint64_t start, struct worker *w)
 		goto out;
 	}
 	if (ftruncate(out_fd, (off_t)start) != 0 || lseek(out_fd, (off_t)start, SEEK_SET) < 0)
-		r = ferry_fail(FERRY_ERR_IO, "write: partial output: %s", strerror(errno));
+		r = ferry_fail(FERRY_ERR_WRITE, "write: partial output: %s", strerror(errno));
 out:
 	io_buffer_free(buf, TRANSFER_DATA_MAX);
 	return r;

@@ -106,7 +106,8 @@ int transfer_put(struct transfer_session *s, int in_fd, const char *name, uint64
  * last chunk, out_fd is cut there (info->resumed_from) and the kept bytes count in the
  * SHA-256 check, so a partial file that is not a prefix of the object fails it. Errors: FERRY_ERR_NOT_FOUND (no such object), FERRY_ERR_AUTH
  * (integrity: a chunk did not authenticate, or the size or SHA-256 differs), FERRY_ERR_IO
- * writing out_fd (detail starts with "write:"), the network's and the server's.
+ * reading the partial output, FERRY_ERR_WRITE writing out_fd, the network's and the
+ * server's.
  */
 int transfer_get(struct transfer_session *s, const char *name, int out_fd, uint64_t have,
     const struct transfer_observer *obs, struct transfer_info *info);

@@ -37,6 +37,7 @@ ferry_strerror(int err)
 	case FERRY_ERR_REVOKED: return "certificate revoked or expired";
 	case FERRY_ERR_TIMEOUT: return "timed out";
 	case FERRY_ERR_REMOTE: return "server failure";
+	case FERRY_ERR_WRITE: return "write failed";
 	}
 	return "unknown error";
 }

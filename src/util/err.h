@@ -37,6 +37,7 @@ enum ferry_err {
 	FERRY_ERR_REVOKED = -20,    /* certificate revoked, expired, or its user disabled */
 	FERRY_ERR_TIMEOUT = -21,    /* a deadline passed */
 	FERRY_ERR_REMOTE = -22,     /* the server reported a failure of its own (INTERNAL) */
+	FERRY_ERR_WRITE = -23,      /* writing the output failed (disk full, closed pipe...) */
 };
 
 /* Static text for a code; never NULL. */

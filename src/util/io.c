@@ -43,7 +43,7 @@ io_write_full(int fd, const void *p, size_t n)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return ferry_fail(FERRY_ERR_IO, "write: %s", strerror(errno));
+			return ferry_fail(FERRY_ERR_WRITE, "write: %s", strerror(errno));
 		}
 		off += (size_t)r;
 	}

@@ -8,7 +8,8 @@
  * (< n means end of input was reached). Returns 0 or FERRY_ERR_IO (detail records errno). */
 int io_read_full(int fd, void *p, size_t n, size_t *got);
 
-/* Write all n bytes. Returns 0 or FERRY_ERR_IO (detail records errno). */
+/* Write all n bytes. Returns 0 or FERRY_ERR_WRITE, detail "write: <errno text>" (callers
+ * tell an output-side failure from an input-side one by the code). */
 int io_write_full(int fd, const void *p, size_t n);
 
 /*

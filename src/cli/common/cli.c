@@ -341,7 +341,7 @@ cli_output_abort(struct cli_output *out)
 int
 cli_stream_error(int r, const struct cli_input *in, const struct cli_output *out)
 {
-	if (r == FERRY_ERR_IO && strncmp(ferry_error_detail(r), "write:", 6) == 0)
+	if (r == FERRY_ERR_WRITE)
 		return ferry_error_prefix(r, "%s", out->name);
 	return ferry_error_prefix(r, "%s", in->name);
 }

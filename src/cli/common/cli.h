@@ -112,7 +112,7 @@ void cli_output_abort(struct cli_output *out);
 
 /*
  * Name the file a failed sealed_*_fd() call was about: the output for a failed write
- * (util/io records those as "write: ..."), the input for everything else. Returns r.
+ * (FERRY_ERR_WRITE), the input for everything else. Returns r.
  */
 int cli_stream_error(int r, const struct cli_input *in, const struct cli_output *out);
 

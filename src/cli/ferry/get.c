@@ -59,8 +59,7 @@ usage(void)
 static bool
 worth_resuming(int r)
 {
-	return (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "write:") == NULL) ||
-	    r == FERRY_ERR_TRUNCATED || r == FERRY_ERR_TIMEOUT;
+	return r == FERRY_ERR_IO || r == FERRY_ERR_TRUNCATED || r == FERRY_ERR_TIMEOUT;
 }
 
 static int
@@ -82,7 +81,7 @@ get_one(struct transfer_session *s, const char *name, const char *path, bool res
 	t0 = store_clock();
 	if ((r = transfer_get(s, name, out.fd, have, &sp.obs, &info)) != 0) {
 		/* A failed write names the output file. */
-		if (r == FERRY_ERR_IO && strstr(ferry_error_detail(r), "write:") != NULL)
+		if (r == FERRY_ERR_WRITE)
 			r = ferry_error_prefix(r, "%s", out.name);
 		goto fail;
 	}

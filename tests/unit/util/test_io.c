@@ -214,10 +214,10 @@ test_write_full(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	assert_int_equal(pipe(p), 0);
 	close(p[0]);
-	assert_int_equal(io_write_full(p[1], big, 10), FERRY_ERR_IO);
+	assert_int_equal(io_write_full(p[1], big, 10), FERRY_ERR_WRITE);
 	assert_non_null(strstr(ferry_error_detail(FERRY_ERR_IO), strerror(EPIPE)));
 	close(p[1]);
-	assert_int_equal(io_write_full(-1, big, 10), FERRY_ERR_IO);
+	assert_int_equal(io_write_full(-1, big, 10), FERRY_ERR_WRITE);
 	free(big);
 }
 
