@@ -37,6 +37,9 @@ cat <<EOT
   $ferryd user add alice --data $data      # asks for a password twice
   $ferry enroll --server $listen --ca $run/root.pem --user alice
   $ferry whoami --check                    # the server accepts the certificate
+  $ferry put README.md                     # stored encrypted; ls --long shows its SHA-256
+  $ferry ls --long
+  $ferry get -o /tmp/README.copy README.md # verified before it appears
   $ferryd user list --data $data
   $ferryd cert revoke alice --data $data   # the next session is refused
 
