@@ -142,19 +142,6 @@ object_path(struct store_session *s, const char *id, bool tmp, char *buf, size_t
 	    id);
 }
 
-int
-fsync_dir(const char *dir)
-{
-	int fd, r = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (fsync(fd) != 0)
-		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return r;
-}
-
 /* Unlink a committed-away object's file (best effort: a leftover is swept at start). */
 void
 unlink_object(struct store_session *s, const char *id)
@@ -167,7 +154,7 @@ unlink_object(struct store_session *s, const char *id)
 	if (unlink(path) != 0 && errno != ENOENT)
 		srv_log(SRV_LOG_WARN, "%s: cannot remove: %s", path, strerror(errno));
 	else
-		(void)fsync_dir(s->c->srv->paths.objects);
+		(void)io_fsync_dir(s->c->srv->paths.objects);
 }
 
 /* Whether a rewrap failure is the stream's fault (INTEGRITY) rather than the server's. */

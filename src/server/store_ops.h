@@ -70,8 +70,6 @@ int session_keys(struct store_session *s);
 /* Path of object id under DIR/objects (tmp: under DIR/objects/tmp). */
 void object_path(struct store_session *s, const char *id, bool tmp, char *buf, size_t n);
 
-int fsync_dir(const char *dir);
-
 /* Unlink a committed-away object's file (best effort: a leftover is swept at start). */
 void unlink_object(struct store_session *s, const char *id);
 

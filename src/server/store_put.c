@@ -188,27 +188,34 @@ struct upload {
 	uint8_t tags_digest[SEALED_TAGS_DIGEST_LEN];
 };
 
-/* Forget a partial upload: its row, then its file. */
+/* Remove the temporary DIR/objects/tmp/<object> (best effort: a leftover that no row
+ * names is swept at start). */
 static void
-discard_partial(struct store_session *s, const char *object)
+unlink_tmp(struct store_session *s, const char *object)
 {
 	char path[4096];
 
 	object_path(s, object, true, path, sizeof(path));
-	(void)partials_remove(s->c->db, object);
 	if (unlink(path) != 0 && errno != ENOENT)
 		srv_log(SRV_LOG_WARN, "%s: cannot remove: %s", path, strerror(errno));
 }
 
-/* Expired partial uploads (of anyone) go; unlink_cb removes each file. */
+/* Forget a partial upload: its file, then its row (on a full disk the file's room lets
+ * the database write; a row without its file is harmless). */
+static void
+discard_partial(struct store_session *s, const char *object)
+{
+	unlink_tmp(s, object);
+	(void)partials_remove(s->c->db, object);
+}
+
+/* partials_expire's callback: the file of an expired partial upload goes. */
 static void
 unlink_expired(void *arg, const struct db_partial *p)
 {
 	struct store_session *s = arg;
-	char path[4096];
 
-	object_path(s, p->object, true, path, sizeof(path));
-	(void)unlink(path);
+	unlink_tmp(s, p->object);
 	srv_log(SRV_LOG_INFO, "partial upload %s expired", p->object);
 }
 
@@ -345,12 +352,8 @@ upload_create(struct store_session *s, const struct proto_put *m, struct upload 
 	if ((r = partials_start(s->c->db, s->user, &s->meta, &p, replaced)) != 0)
 		return r;
 	u->recorded = true;
-	if (replaced[0] != '\0' && strcmp(replaced, u->id) != 0) {
-		char path[4096];
-
-		object_path(s, replaced, true, path, sizeof(path));
-		(void)unlink(path);
-	}
+	if (replaced[0] != '\0' && strcmp(replaced, u->id) != 0)
+		unlink_tmp(s, replaced);
 	return 0;
 }
 
@@ -618,7 +621,7 @@ op_put(struct store_session *s, const struct frame *req)
 		goto out;
 	}
 	object_path(s, u.id, false, final, sizeof(final));
-	if (rename(u.tmp, final) != 0 || fsync_dir(c->srv->paths.objects) != 0) {
+	if (rename(u.tmp, final) != 0 || io_fsync_dir(c->srv->paths.objects) != 0) {
 		op_record(s, "put", m.name, false, "rename: %s", strerror(errno));
 		(void)unlink(final);
 		ret = op_error(s, PROTO_ERR_INTERNAL, "server cannot store \"%s\"", m.name);

@@ -236,21 +236,9 @@ out:
 int
 partials_referenced(struct db *db, const char *object, bool *out)
 {
-	sqlite3 *h = db_sqlite(db);
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
 	*out = false;
 	if (!objects_id_valid(object))
 		return 0;
-	if ((r = sql_prepare(h, "SELECT 1 FROM partials WHERE object = ?1", &st)) != 0 ||
-	    (r = sql_bind_text(h, st, 1, object, OBJECTS_ID_HEX_LEN)) != 0)
-		goto out;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*out = true;
-	else if (rc != SQLITE_DONE)
-		r = sql_fail(h, "find partial upload");
-out:
-	sqlite3_finalize(st);
-	return r;
+	return sql_exists_text(db_sqlite(db), "SELECT 1 FROM partials WHERE object = ?1", object,
+	    OBJECTS_ID_HEX_LEN, out, "find partial upload");
 }

@@ -125,3 +125,23 @@ sql_column_blob(sqlite3_stmt *st, int col, uint8_t *p, size_t len, const char *w
 	memcpy(p, b, len);
 	return 0;
 }
+
+int
+sql_exists_text(sqlite3 *h, const char *sql, const char *text, size_t max, bool *out,
+    const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*out = false;
+	if ((r = sql_prepare(h, sql, &st)) != 0 ||
+	    (r = sql_bind_text(h, st, 1, text, max)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*out = true;
+	else if (rc != SQLITE_DONE)
+		r = sql_fail(h, what);
+out:
+	sqlite3_finalize(st);
+	return r;
+}

@@ -34,6 +34,10 @@ int sql_bind_text(sqlite3 *h, sqlite3_stmt *st, int idx, const char *s, size_t m
 int sql_bind_int64(sqlite3 *h, sqlite3_stmt *st, int idx, int64_t v);
 int sql_bind_blob(sqlite3 *h, sqlite3_stmt *st, int idx, const uint8_t *p, size_t len);
 
+/* *out = whether sql, with text as parameter 1 (at most max bytes), returns a row. */
+int sql_exists_text(sqlite3 *h, const char *sql, const char *text, size_t max, bool *out,
+    const char *what);
+
 /* Copy a TEXT column into buf (cap bytes with the NUL); refuse other types, embedded
  * NULs and values that do not fit. */
 int sql_column_text(sqlite3_stmt *st, int col, char *buf, size_t cap, const char *what);

@@ -105,19 +105,6 @@ out:
 
 /* ---- key files ------------------------------------------------------------------- */
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd, r = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
-	if (fsync(fd) != 0 && errno != EINVAL)
-		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return r;
-}
-
 /*
  * Read a key file: a regular file (no symlink) of exactly VAULT_MASTER_KEY_LEN bytes,
  * not accessible to group or others. *present false (and 0) when it does not exist.
@@ -219,7 +206,7 @@ out:
 	if (close(fd) != 0 && r == 0)
 		r = ferry_fail(FERRY_ERR_IO, "%s: close: %s", path, strerror(errno));
 	if (r == 0)
-		r = fsync_dir(dir);
+		r = io_fsync_dir(dir);
 	if (r != 0)
 		(void)unlink(path);
 	return r;
@@ -234,7 +221,7 @@ key_remove(const char *path, const char *dir)
 			return 0;
 		return ferry_fail(FERRY_ERR_IO, "%s: %s", path, strerror(errno));
 	}
-	return fsync_dir(dir);
+	return io_fsync_dir(dir);
 }
 
 /* check = HMAC-SHA256(master, "ferry/1 master check"), first 16 bytes. */
@@ -352,7 +339,7 @@ resolve_locked(struct vault *v)
 				    v->path, strerror(errno));
 				goto out;
 			}
-			if ((r = fsync_dir(v->dir)) != 0)
+			if ((r = io_fsync_dir(v->dir)) != 0)
 				goto out;
 			r = vault_set_master(v, next);
 			goto out;

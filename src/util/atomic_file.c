@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "util/err.h"
+#include "util/io.h"
 
 /* The one temporary the process has open, so a signal handler can unlink it.
  * ferry writes one output at a time; a second open replaces the record. */
@@ -22,18 +23,12 @@ static int
 fsync_parent_dir(const char *path)
 {
 	char *copy, *dir;
-	int fd, r = 0;
+	int r;
 
 	if ((copy = strdup(path)) == NULL)
 		return ferry_fail(FERRY_ERR_NOMEM, "out of memory");
 	dir = dirname(copy);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
-	} else {
-		if (fsync(fd) != 0 && errno != EINVAL)
-			r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
-		close(fd);
-	}
+	r = io_fsync_dir(dir);
 	free(copy);
 	return r;
 }

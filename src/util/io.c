@@ -11,6 +11,19 @@
 #include "util/err.h"
 
 int
+io_fsync_dir(const char *dir)
+{
+	int fd, r = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) != 0 && errno != EINVAL)
+		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+	close(fd);
+	return r;
+}
+
+int
 io_read_full(int fd, void *p, size_t n, size_t *got)
 {
 	size_t off = 0;

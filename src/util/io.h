@@ -13,6 +13,13 @@ int io_read_full(int fd, void *p, size_t n, size_t *got);
 int io_write_full(int fd, const void *p, size_t n);
 
 /*
+ * Make the entries of directory dir durable (fsync of the directory, after a create,
+ * rename or unlink in it). A file system that cannot sync directories (EINVAL) counts as
+ * done. Returns 0 or FERRY_ERR_IO naming dir.
+ */
+int io_fsync_dir(const char *dir);
+
+/*
  * Read a whole small file (at most max bytes) into a new buffer, NUL-terminated.
  * "-" is not special here. Caller frees *out with OPENSSL_clear_free(*out, *len + 1).
  * Errors name the file: FERRY_ERR_IO, FERRY_ERR_LIMIT (larger than max).

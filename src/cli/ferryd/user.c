@@ -22,6 +22,7 @@
 #include "store/partials.h"
 #include "store/vault.h"
 #include "util/err.h"
+#include "util/io.h"
 
 enum {
 	OPT_DATA = 256,
@@ -351,23 +352,6 @@ unlink_object(const char *dir, const char *object)
 	return 0;
 }
 
-/* Make the unlinks in dir durable before the rows that name the files are deleted. */
-static int
-sync_dir(const char *dir)
-{
-	int fd, r = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return ferry_fail(FERRY_ERR_IO, "%s: %s", dir, strerror(errno));
-	}
-	if (fsync(fd) != 0 && errno != EINVAL)
-		r = ferry_fail(FERRY_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return r;
-}
-
 /* What a deletion removed, for the report. */
 struct del_counts {
 	size_t certs;           /* certificates revoked (by this run) */
@@ -395,7 +379,8 @@ delete_objects(struct db *db, const struct datadir *d, const char *user,
 	for (size_t i = 0; i < l.n; i++)
 		if ((r = unlink_object(d->objects, l.v[i].object)) != 0)
 			goto out;
-	if (l.n > 0 && (r = sync_dir(d->objects)) != 0)
+	/* The unlinks durable before the rows that name the files go. */
+	if (l.n > 0 && (r = io_fsync_dir(d->objects)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
 		r = objects_delete_object(db, user, l.v[i].object);
@@ -426,7 +411,7 @@ delete_partials(struct db *db, const struct datadir *d, const char *user,
 	for (size_t i = 0; i < l.n; i++)
 		if ((r = unlink_object(d->objects_tmp, l.v[i].object)) != 0)
 			goto out;
-	if (l.n > 0 && (r = sync_dir(d->objects_tmp)) != 0)
+	if (l.n > 0 && (r = io_fsync_dir(d->objects_tmp)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
 		if ((r = partials_remove(db, l.v[i].object)) != 0)
